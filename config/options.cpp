@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+#include "config/options.hpp"
+
+#include <charconv>
+#include <filesystem>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <system_error>
+
+namespace taskwire::options {
+namespace {
+
+using nlohmann::ordered_json;
+
+[[noreturn]] void bad(const raw_value& v, const std::string& why) {
+  throw config_error(v.origin + ": " + why);
+}
+
+long long to_int(const raw_value& v, long long lo, long long hi) {
+  long long n = 0;
+  if (v.json) {
+    if (!v.json->is_number_integer()) bad(v, "must be an integer");
+    if (v.json->is_number_unsigned() &&
+        v.json->get<unsigned long long>() >
+            static_cast<unsigned long long>(std::numeric_limits<long long>::max()))
+      bad(v, "is out of range");
+    n = v.json->get<long long>();
+  } else {
+    const char* b = v.text.data();
+    const char* e = b + v.text.size();
+    auto [p, ec] = std::from_chars(b, e, n);
+    if (ec != std::errc{} || p != e || v.text.empty())
+      bad(v, "must be an integer, not '" + v.text + "'");
+  }
+  if (n < lo || n > hi)
+    bad(v, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  return n;
+}
+
+double to_double(const raw_value& v, double lo, double hi) {
+  double d = 0;
+  if (v.json) {
+    if (!v.json->is_number()) bad(v, "must be a number");
+    d = v.json->get<double>();
+  } else {
+    const char* b = v.text.data();
+    const char* e = b + v.text.size();
+    auto [p, ec] = std::from_chars(b, e, d);
+    if (ec != std::errc{} || p != e || v.text.empty())
+      bad(v, "must be a number, not '" + v.text + "'");
+  }
+  if (!(d >= lo && d <= hi))
+    bad(v, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+  return d;
+}
+
+bool to_bool(const raw_value& v) {
+  if (v.json) {
+    if (!v.json->is_boolean()) bad(v, "must be true or false");
+    return v.json->get<bool>();
+  }
+  if (v.text == "true" || v.text == "1" || v.text == "yes" || v.text == "on") return true;
+  if (v.text == "false" || v.text == "0" || v.text == "no" || v.text == "off") return false;
+  bad(v, "must be true or false, not '" + v.text + "'");
+}
+
+std::string to_string(const raw_value& v) {
+  if (v.json) {
+    if (!v.json->is_string()) bad(v, "must be a string");
+    return v.json->get<std::string>();
+  }
+  return v.text;
+}
+
+std::vector<root_dir> to_roots(const raw_value& v) {
+  std::vector<root_dir> roots;
+  if (v.json) {
+    if (v.json->is_object()) {
+      for (const auto& [name, dir] : v.json->items()) {
+        if (!dir.is_string()) bad(v, "root '" + name + "' must be a directory path string");
+        roots.push_back(make_root(name, dir.get<std::string>(), v.origin));
+      }
+    } else if (v.json->is_array()) {
+      for (const auto& spec : *v.json) {
+        if (!spec.is_string()) bad(v, "each entry must be a \"NAME=DIR\" string");
+        roots.push_back(parse_root(spec.get<std::string>(), v.origin));
+      }
+    } else {
+      bad(v, "must be an object {\"NAME\": \"DIR\"} or a list of \"NAME=DIR\"");
+    }
+  } else {
+    std::size_t start = 0;
+    while (start <= v.text.size()) {
+      auto comma = v.text.find(',', start);
+      if (comma == std::string::npos) comma = v.text.size();
+      if (comma > start) roots.push_back(parse_root(v.text.substr(start, comma - start), v.origin));
+      start = comma + 1;
+    }
+  }
+  for (std::size_t i = 0; i < roots.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (roots[i].name == roots[j].name) bad(v, "root '" + roots[i].name + "' is given twice");
+  return roots;
+}
+
+const std::vector<option> table = {
+    {"host", "127.0.0.1", "address to listen on", false,
+     [](config& c, const raw_value& v) {
+       c.host = to_string(v);
+       if (c.host.empty()) bad(v, "must not be empty");
+     }},
+    {"port", "8765", "TCP port for HTTP and WebSocket (0: any free port)", false,
+     [](config& c, const raw_value& v) { c.port = static_cast<std::uint16_t>(to_int(v, 0, 65535)); }},
+    {"io_threads", "1", "threads running the network I/O loop", false,
+     [](config& c, const raw_value& v) { c.io_threads = static_cast<int>(to_int(v, 1, 256)); }},
+    {"io_workers", "16", "worker threads of the io pool (file-system work)", false,
+     [](config& c, const raw_value& v) { c.io_workers = static_cast<int>(to_int(v, 1, 1024)); }},
+    {"cpu_workers", "number of cores", "worker threads of the cpu pool (hashing)", false,
+     [](config& c, const raw_value& v) { c.cpu_workers = static_cast<int>(to_int(v, 1, 1024)); }},
+    {"max_queued", "10000", "tasks waiting for a worker, per pool, before submits get queue_full",
+     false,
+     [](config& c, const raw_value& v) {
+       c.max_queued = static_cast<std::size_t>(to_int(v, 1, 100000000));
+     }},
+    {"max_tasks_per_client", "256",
+     "unfinished tasks one client_id may have before submits get too_many_tasks", false,
+     [](config& c, const raw_value& v) {
+       c.max_tasks_per_client = static_cast<int>(to_int(v, 1, 1000000));
+     }},
+    {"max_message_bytes", "1048576", "largest client message; a larger one closes with 1009", false,
+     [](config& c, const raw_value& v) {
+       c.max_message_bytes = static_cast<std::size_t>(to_int(v, 1024, 1LL << 30));
+     }},
+    {"send_queue_bytes", "8388608",
+     "bytes queued for one connection; above half, progress events are coalesced", false,
+     [](config& c, const raw_value& v) {
+       c.send_queue_bytes = static_cast<std::size_t>(to_int(v, 65536, 1LL << 34));
+     }},
+    {"finished_ttl_s", "600", "seconds a finished task stays listed and resumable", false,
+     [](config& c, const raw_value& v) { c.finished_ttl_s = to_double(v, 0, 86400 * 365.0); }},
+    {"cancel_on_disconnect", "false", "cancel a client's tasks when its last connection closes",
+     true, [](config& c, const raw_value& v) { c.cancel_on_disconnect = to_bool(v); }},
+    {"shutdown_grace_s", "10", "seconds running tasks get to end on SIGTERM before cancellation",
+     false, [](config& c, const raw_value& v) { c.shutdown_grace_s = to_double(v, 0, 3600); }},
+    {"handshake_timeout_s", "30", "seconds allowed for the HTTP request and WebSocket handshake",
+     false, [](config& c, const raw_value& v) { c.handshake_timeout_s = to_double(v, 0.1, 3600); }},
+    {"idle_timeout_s", "300",
+     "seconds of silence before a connection is dropped (pings are sent at half of it)", false,
+     [](config& c, const raw_value& v) { c.idle_timeout_s = to_double(v, 1, 86400); }},
+    {"auth_token", "(none)", "token clients must present (Bearer header or ?token=)", false,
+     [](config& c, const raw_value& v) { c.auth_token = to_string(v); }},
+    {"roots", "(none)", "directories tasks may read, NAME=DIR; the first is the default root",
+     false, [](config& c, const raw_value& v) { c.roots = to_roots(v); }},
+    {"log_level", "info", "debug, info, warn or error", false,
+     [](config& c, const raw_value& v) {
+       c.log_level = to_string(v);
+       if (c.log_level != "debug" && c.log_level != "info" && c.log_level != "warn" &&
+           c.log_level != "error")
+         bad(v, "must be debug, info, warn or error, not '" + c.log_level + "'");
+     }},
+};
+
+}  // namespace
+
+const std::vector<option>& all() { return table; }
+
+const option* find(std::string_view key) {
+  for (const auto& o : table)
+    if (o.key == key) return &o;
+  return nullptr;
+}
+
+std::string env_name(std::string_view key) {
+  std::string s = "TASKWIRE_";
+  for (char ch : key) s += static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+  return s;
+}
+
+std::string flag_name(std::string_view key) {
+  std::string s = "--";
+  for (char ch : key) s += ch == '_' ? '-' : ch;
+  return s;
+}
+
+root_dir make_root(const std::string& name, const std::string& dir, const std::string& origin) {
+  static const std::regex name_re("[A-Za-z0-9_.-]{1,64}");
+  if (!std::regex_match(name, name_re))
+    throw config_error(origin + ": root name '" + name + "' must match [A-Za-z0-9_.-]{1,64}");
+  if (dir.empty()) throw config_error(origin + ": root '" + name + "' has an empty directory");
+  std::error_code ec;
+  auto canon = std::filesystem::canonical(dir, ec);
+  if (ec) throw config_error(origin + ": root '" + name + "': " + dir + ": " + ec.message());
+  if (!std::filesystem::is_directory(canon, ec))
+    throw config_error(origin + ": root '" + name + "': " + dir + " is not a directory");
+  return {name, canon.string()};
+}
+
+root_dir parse_root(const std::string& spec, const std::string& origin) {
+  auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw config_error(origin + ": expected NAME=DIR, got '" + spec + "'");
+  return make_root(spec.substr(0, eq), spec.substr(eq + 1), origin);
+}
+
+}  // namespace taskwire::options

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// What the plain HTTP endpoints answer and whether a /ws request may upgrade; socket-free so the
+// rules are unit-tested without a connection.
+#include <string>
+#include <string_view>
+
+#include "server/app_state.hpp"
+
+namespace taskwire::routes {
+
+struct reply {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+};
+
+// GET /healthz, /readyz, /metrics; 404 for anything else, 405 for a method other than GET/HEAD.
+reply handle(std::string_view method, std::string_view target, std::string_view authorization,
+             app_state& app);
+
+struct upgrade_decision {
+  bool allowed = false;
+  reply refusal;          // when not allowed: 400, 401, 404 or 503
+  std::string client_id;  // when allowed: given, or a new UUID
+};
+
+upgrade_decision check_upgrade(std::string_view target, std::string_view authorization,
+                               const app_state& app);
+
+bool valid_client_id(std::string_view id);
+// Token check in constant time for equal lengths.
+bool token_matches(std::string_view given, std::string_view expected);
+
+}  // namespace taskwire::routes

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: MIT
+#include "server/websocket_session.hpp"
+
+#include <chrono>
+#include <deque>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "server/app_state.hpp"
+#include "server/hub.hpp"
+#include "server/log.hpp"
+#include "server/net.hpp"
+#include "server/outbox.hpp"
+#include "server/protocol.hpp"
+
+namespace taskwire {
+namespace {
+
+using json = nlohmann::json;
+using frame_ptr = std::shared_ptr<const std::string>;
+
+frame_ptr make_frame(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+
+std::chrono::steady_clock::duration seconds(double s) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(s));
+}
+
+class websocket_session final : public subscriber,
+                                public std::enable_shared_from_this<websocket_session> {
+ public:
+  websocket_session(beast::tcp_stream&& stream, app_state& app, std::string client_id)
+      : ws_(std::move(stream)),
+        app_(app),
+        client_id_(std::move(client_id)),
+        outbox_(app.cfg.send_queue_bytes) {}
+
+  void run(http::request<http::string_body> req) {
+    beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
+    websocket::stream_base::timeout t;
+    t.handshake_timeout = seconds(app_.cfg.handshake_timeout_s);
+    t.idle_timeout = seconds(app_.cfg.idle_timeout_s);
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.set_option(websocket::stream_base::decorator([name = app_.server_name](auto& res) {
+      res.set(http::field::server, name);
+    }));
+    ws_.read_message_max(app_.cfg.max_message_bytes);
+    ws_.auto_fragment(false);
+    remote_ = endpoint_text();
+    ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
+  }
+
+  // --- subscriber (any thread: post only) ---------------------------------------------------
+  const std::string& client_id() const override { return client_id_; }
+
+  void deliver(std::uint64_t key, std::shared_ptr<const std::vector<event>> events) override {
+    net::post(ws_.get_executor(), [self = shared_from_this(), key, events = std::move(events)] {
+      self->on_events(key, *events);
+    });
+  }
+
+  void deliver_replay(std::uint64_t key, std::vector<event> events, frame_ptr ok) override {
+    net::post(ws_.get_executor(),
+              [self = shared_from_this(), key, events = std::move(events), ok = std::move(ok)] {
+                self->on_events(key, events);
+                // The ok goes in the event lane so that it follows the replay.
+                self->push_event(ok, 0, false);
+                self->flush();
+              });
+  }
+
+  void going_away() override {
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->outbox_.push_close(static_cast<std::uint16_t>(websocket::close_code::going_away),
+                               "server shutting down");
+      self->flush();
+    });
+  }
+
+ private:
+  std::string endpoint_text() {
+    error_code ec;
+    auto ep = beast::get_lowest_layer(ws_).socket().remote_endpoint(ec);
+    return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  void on_accept(error_code ec) {
+    if (ec) {
+      log::debug("websocket handshake failed", {{"client_id", client_id_}, {"error", ec.message()}});
+      return;
+    }
+    joined_ = true;
+    app_.router.join(shared_from_this());
+    app_.stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+    app_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
+    log::info("connection opened", {{"client_id", client_id_}, {"remote", remote_}});
+    reply(protocol::hello(client_id_, app_.server_name, app_.handlers.names(), app_.root_names));
+    do_read();
+  }
+
+  void do_read() {
+    ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+  }
+
+  void on_read(error_code ec, std::size_t) {
+    if (ec) return on_closed(ec);
+    if (!ws_.got_text()) {
+      bad_input(std::nullopt, "bad_message", "binary frames are not accepted; send JSON text");
+    } else {
+      auto data = buffer_.cdata();
+      handle_text({static_cast<const char*>(data.data()), data.size()});
+    }
+    buffer_.consume(buffer_.size());
+    do_read();
+  }
+
+  void on_closed(error_code ec) {
+    closed_ = true;
+    bool normal = ec == websocket::error::closed || ec == net::error::operation_aborted ||
+                  ec == net::error::eof || ec == net::error::connection_reset ||
+                  ec == beast::error::timeout;
+    if (ec == websocket::error::message_too_big)
+      log::warn("message over max_message_bytes: closed with 1009", {{"client_id", client_id_}});
+    log::write(normal ? log::level::info : log::level::warn, "connection closed",
+               {{"client_id", client_id_}, {"reason", ec.message()}});
+    if (joined_) {
+      joined_ = false;
+      app_.router.leave(this, client_id_);
+      app_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+
+  // --- client messages ----------------------------------------------------------------------
+  void handle_text(std::string_view text) {
+    auto parsed = protocol::parse_client_message(text);
+    if (!parsed.message) return bad_input(parsed.id, parsed.err.code, parsed.err.message);
+    const auto& m = *parsed.message;
+    switch (m.type) {
+      case protocol::message_type::submit: return on_submit(m);
+      case protocol::message_type::cancel: return on_cancel(m);
+      case protocol::message_type::tasks: return on_tasks(m);
+      case protocol::message_type::resume: return on_resume(m);
+    }
+  }
+
+  void bad_input(const std::optional<std::string>& id, std::string_view code,
+                 std::string_view message) {
+    app_.stats.bad_messages.fetch_add(1, std::memory_order_relaxed);
+    log::debug("client error", {{"client_id", client_id_}, {"code", std::string(code)}});
+    reply(protocol::error_reply(id, code, message));
+  }
+
+  void on_submit(const protocol::client_message& m) {
+    const json& doc = *m.doc;
+    if (app_.draining) return bad_input(m.id, "shutting_down", "the server is shutting down");
+    auto kind_it = doc.find("task");
+    const handler* h = nullptr;
+    if (kind_it != doc.end() && kind_it->is_string()) h = app_.handlers.find(kind_it->get<std::string>());
+    if (!h) {
+      std::string names;
+      for (const auto& n : app_.handlers.names()) names += (names.empty() ? "" : ", ") + n;
+      return bad_input(m.id, "unknown_task", "task must be one of: " + names);
+    }
+    static const json empty = json::object();
+    const json* params = &empty;
+    if (auto p = doc.find("params"); p != doc.end() && !p->is_null()) {
+      if (!p->is_object()) return bad_input(m.id, "invalid_params", "params must be an object");
+      params = &*p;
+    }
+    std::optional<std::int64_t> timeout_ms;
+    if (auto t = doc.find("timeout_ms"); t != doc.end() && !t->is_null()) {
+      if (!protocol::is_integer(*t) || t->get<std::int64_t>() < 1 ||
+          t->get<std::int64_t>() > (std::int64_t{1} << 31))
+        return bad_input(m.id, "invalid_params", "timeout_ms must be an integer from 1 to 2147483648");
+      timeout_ms = t->get<std::int64_t>();
+    }
+    auto prepared = h->prepare(*params, app_.cfg);
+    if (!prepared.body) return bad_input(m.id, prepared.rejected->code, prepared.rejected->message);
+
+    auto t = app_.tasks.create(client_id_, std::string(h->name()), std::move(prepared.body),
+                               h->pool(), app_.router);
+    if (!t)
+      return bad_input(m.id, "too_many_tasks",
+                       "this client already has " + std::to_string(app_.cfg.max_tasks_per_client) +
+                           " unfinished tasks (max_tasks_per_client)");
+    app_.router.subscribe(t, weak_from_this());  // before the task can emit anything
+    if (!app_.runner.start(t, timeout_ms)) {
+      app_.router.forget(t);
+      app_.tasks.discard(*t);
+      return bad_input(m.id, "queue_full", "too many tasks are waiting for a worker; try again later");
+    }
+    app_.stats.task_submitted(t->kind());
+    log::info("task accepted", {{"client_id", client_id_}, {"task_id", t->id()}, {"task", t->kind()}});
+    reply(protocol::accepted(m.id, t->id()));
+  }
+
+  std::shared_ptr<task> own_task(const protocol::client_message& m) {
+    auto it = m.doc->find("task_id");
+    if (it == m.doc->end() || !it->is_string()) {
+      bad_input(m.id, "invalid_params", "task_id must be a string");
+      return nullptr;
+    }
+    auto t = app_.tasks.find(client_id_, it->get<std::string>());
+    if (!t) bad_input(m.id, "not_found", "no such task for this client (unknown, expired or not yours)");
+    return t;
+  }
+
+  void on_cancel(const protocol::client_message& m) {
+    auto t = own_task(m);
+    if (!t) return;
+    reply(protocol::ok(m.id));  // the ok goes ahead of the finished that the cancel causes
+    if (!is_final(t->state())) {
+      log::info("task cancel requested", {{"client_id", client_id_}, {"task_id", t->id()}});
+      app_.runner.cancel(t, stop_reason::cancel);
+    }
+  }
+
+  void on_tasks(const protocol::client_message& m) {
+    std::vector<protocol::task_summary> out;
+    for (const auto& t : app_.tasks.of_client(client_id_))
+      out.push_back({t->id(), t->kind(), std::string(to_string(t->state())), t->last_seq()});
+    reply(protocol::tasks_reply(m.id, out));
+  }
+
+  void on_resume(const protocol::client_message& m) {
+    std::uint64_t after = 0;
+    if (auto a = m.doc->find("after_seq"); a != m.doc->end() && !a->is_null()) {
+      if (!protocol::is_integer(*a) || a->get<std::int64_t>() < 0)
+        return bad_input(m.id, "invalid_params", "after_seq must be a non-negative integer");
+      after = a->get<std::uint64_t>();
+    }
+    auto t = own_task(m);
+    if (!t) return;
+    app_.router.resume(t, weak_from_this(), after, make_frame(protocol::ok(m.id)));
+  }
+
+  // --- events and the write queue -----------------------------------------------------------
+  void on_events(std::uint64_t key, const std::vector<event>& events) {
+    if (closed_) return;
+    prune_seen();
+    for (const auto& ev : events) {
+      auto& last = seen_[key];
+      if (ev.seq <= last) continue;  // already sent on this connection (a resume overlapped)
+      last = ev.seq;
+      push_event(ev.frame, key, ev.kind == event_kind::progress);
+      if (ev.kind == event_kind::finished)
+        finished_order_.push_back({key, std::chrono::steady_clock::now()});
+    }
+    flush();
+  }
+
+  // A finished task's last seq is kept for finished_ttl_s (as long as it can be resumed), so a
+  // resume on this connection never repeats a seq; after that the entry goes.
+  void prune_seen() {
+    auto ttl = seconds(app_.cfg.finished_ttl_s);
+    auto now = std::chrono::steady_clock::now();
+    while (!finished_order_.empty() && now - finished_order_.front().second > ttl) {
+      seen_.erase(finished_order_.front().first);
+      finished_order_.pop_front();
+    }
+  }
+
+  void push_event(const frame_ptr& frame, std::uint64_t key, bool is_progress) {
+    auto r = outbox_.push_event(frame, key, is_progress);
+    if (r == outbox::result::coalesced)
+      app_.stats.events_coalesced.fetch_add(1, std::memory_order_relaxed);
+    if (r == outbox::result::overflow) slow_consumer();
+  }
+
+  void reply(std::string text) {
+    if (closed_) return;
+    if (outbox_.push_reply(make_frame(std::move(text))) == outbox::result::overflow)
+      return slow_consumer();
+    flush();
+  }
+
+  void slow_consumer() {
+    if (outbox_.closing()) return;
+    app_.stats.slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
+    log::warn("send queue over send_queue_bytes: closing 1008", {{"client_id", client_id_}});
+    outbox_.clear();  // what it could not read is dropped
+    outbox_.push_close(static_cast<std::uint16_t>(websocket::close_code::policy_error), "slow consumer");
+    flush();
+  }
+
+  void flush() {
+    if (writing_ || closed_) return;
+    if (auto f = outbox_.pop()) {
+      writing_ = true;
+      in_flight_ = std::move(*f);
+      ws_.text(true);
+      ws_.async_write(net::buffer(*in_flight_.data),
+                      beast::bind_front_handler(&websocket_session::on_write, shared_from_this()));
+      return;
+    }
+    if (auto c = outbox_.pop_close()) {
+      writing_ = true;
+      ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(c->code), c->reason),
+                      beast::bind_front_handler(&websocket_session::on_close_sent, shared_from_this()));
+    }
+  }
+
+  void on_write(error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec) {
+      in_flight_ = {};
+      closed_ = true;  // the read side reports the cause and leaves the hub
+      return;
+    }
+    app_.stats.frames_sent.fetch_add(1, std::memory_order_relaxed);
+    if (in_flight_.is_event) app_.stats.events_sent.fetch_add(1, std::memory_order_relaxed);
+    in_flight_ = {};
+    flush();
+  }
+
+  void on_close_sent(error_code ec) {
+    // writing_ stays set: nothing may be written after a close.
+    if (ec) log::debug("close failed", {{"client_id", client_id_}, {"error", ec.message()}});
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  app_state& app_;
+  const std::string client_id_;
+  std::string remote_;
+  outbox outbox_;
+  outbox::frame in_flight_;
+  bool writing_ = false;  // one async_write (or the close) in flight
+  bool closed_ = false;   // the connection is gone; queue nothing more
+  bool joined_ = false;
+  std::unordered_map<std::uint64_t, std::uint64_t> seen_;  // task key -> last seq queued here
+  std::deque<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> finished_order_;
+};
+
+}  // namespace
+
+void start_websocket_session(beast::tcp_stream&& stream, http::request<http::string_body>&& req,
+                             app_state& app, std::string client_id) {
+  std::make_shared<websocket_session>(std::move(stream), app, std::move(client_id))
+      ->run(std::move(req));
+}
+
+}  // namespace taskwire

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// One WebSocket connection. It owns its socket and its outbox, and is the only thing that writes
+// the socket: one async_write in flight, each completion starting the next. Everything that
+// reaches it from another thread (hub deliveries, shutdown) is posted onto its strand first.
+// Included by http_session.cpp only; the class itself lives in the .cpp.
+#include <string>
+
+#include "server/net.hpp"
+
+namespace taskwire {
+
+struct app_state;
+
+// Takes over a connection whose upgrade request was checked, and answers the handshake.
+void start_websocket_session(beast::tcp_stream&& stream, http::request<http::string_body>&& req,
+                             app_state& app, std::string client_id);
+
+}  // namespace taskwire

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+// Runs tasks on the io and cpu pools: begin, run the job (again after a wait when it asks),
+// turn its outcome or exception into exactly one `finished`, and cancel on request.
+#include <cstddef>
+#include <functional>
+#include <memory>
+
+#include "workers/task.hpp"
+#include "workers/timer_queue.hpp"
+#include "workers/worker_pool.hpp"
+
+namespace taskwire {
+
+class task_runner {
+ public:
+  // Called once per task, on whichever thread ended it, after its `finished` was emitted.
+  using finished_fn = std::function<void(const task&)>;
+
+  task_runner(int io_workers, int cpu_workers, std::size_t max_queued, finished_fn on_finished);
+  ~task_runner();
+
+  // Queues the task on its pool; false when that pool's queue is full (queue_full). With a
+  // timeout the task is stopped after that long and ends failed with code `timeout`.
+  bool start(const std::shared_ptr<task>& t,
+             std::optional<std::int64_t> timeout_ms = std::nullopt);
+  // Asks the task to stop. A task still queued ends at once; a waiting one wakes now.
+  void cancel(const std::shared_ptr<task>& t, stop_reason why);
+  // Stops the pools and the timer and joins their threads; what was not run is dropped.
+  void stop();
+
+  std::size_t queued() const { return io_.queued() + cpu_.queued(); }
+
+ private:
+  worker_pool& pool_for(const task& t) { return t.pool() == pool_kind::cpu ? cpu_ : io_; }
+  void run_slice(const std::shared_ptr<task>& t, bool first);
+  void end(task& t, task_state status, std::string_view result_json,
+           const std::optional<protocol::error>& err);
+  void end_stopped(task& t);
+
+  finished_fn on_finished_;
+  worker_pool io_;
+  worker_pool cpu_;
+  timer_queue timers_;
+};
+
+// The status and error a stopped task ends with: timeout is a failure, the rest cancelled.
+std::pair<task_state, std::optional<protocol::error>> stopped_outcome(stop_reason why);
+
+}  // namespace taskwire
