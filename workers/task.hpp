@@ -63,7 +63,7 @@ class task final : public task_context, public std::enable_shared_from_this<task
 
   // task_context, for the handler
   void progress(std::uint64_t done, std::optional<std::uint64_t> total,
-                const nlohmann::json* extra) override;
+                const nlohmann::json* extra = nullptr) override;
   void item(const nlohmann::json& item) override;
   std::stop_token stop_token() const override { return stop_.get_token(); }
 
