@@ -36,7 +36,8 @@ void apply_env(config& cfg, const env_lookup& getenv, const env_names& list_env)
   for (const auto& name : list_env()) {
     if (name.rfind("TASKWIRE_", 0) != 0 || name == "TASKWIRE_CONFIG") continue;
     bool known = false;
-    for (const auto& o : options::all()) known = known || options::env_name(o.key) == name;
+    for (const auto& o : options::all())
+      known = known || options::env_name(o.key) == name;
     if (!known) throw config_error("environment: unknown variable " + name);
   }
   for (const auto& o : options::all()) {
@@ -93,7 +94,8 @@ loaded_config load_config(const std::vector<std::string>& args, const env_lookup
     }
     if (name.rfind("--", 0) != 0) throw config_error("unexpected argument '" + args[i] + "'");
     std::string key = name.substr(2);
-    for (auto& ch : key) ch = ch == '-' ? '_' : ch;
+    for (auto& ch : key)
+      ch = ch == '-' ? '_' : ch;
     if (key == "token") key = "auth_token";
     const auto* opt = key == "root" ? nullptr : options::find(key);
     if (key != "root" && (!opt || key == "roots"))
@@ -176,7 +178,8 @@ std::string describe_config(const config& cfg) {
   j["idle_timeout_s"] = cfg.idle_timeout_s;
   j["auth_token"] = cfg.auth_token.empty() ? "" : "(set)";
   j["roots"] = ordered_json::object();
-  for (const auto& r : cfg.roots) j["roots"][r.name] = r.path;
+  for (const auto& r : cfg.roots)
+    j["roots"][r.name] = r.path;
   j["log_level"] = cfg.log_level;
   return j.dump(2) + "\n";
 }

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "config/options.hpp"
 
+#include "server/protocol.hpp"
+
 #include <charconv>
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <system_error>
 
 namespace taskwire::options {
@@ -111,7 +112,9 @@ const std::vector<option> table = {
        if (c.host.empty()) bad(v, "must not be empty");
      }},
     {"port", "8765", "TCP port for HTTP and WebSocket (0: any free port)", false,
-     [](config& c, const raw_value& v) { c.port = static_cast<std::uint16_t>(to_int(v, 0, 65535)); }},
+     [](config& c, const raw_value& v) {
+       c.port = static_cast<std::uint16_t>(to_int(v, 0, 65535));
+     }},
     {"io_threads", "1", "threads running the network I/O loop", false,
      [](config& c, const raw_value& v) { c.io_threads = static_cast<int>(to_int(v, 1, 256)); }},
     {"io_workers", "16", "worker threads of the io pool (file-system work)", false,
@@ -163,7 +166,9 @@ const std::vector<option> table = {
 
 }  // namespace
 
-const std::vector<option>& all() { return table; }
+const std::vector<option>& all() {
+  return table;
+}
 
 const option* find(std::string_view key) {
   for (const auto& o : table)
@@ -173,19 +178,20 @@ const option* find(std::string_view key) {
 
 std::string env_name(std::string_view key) {
   std::string s = "TASKWIRE_";
-  for (char ch : key) s += static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
+  for (char ch : key)
+    s += static_cast<char>(ch >= 'a' && ch <= 'z' ? ch - 'a' + 'A' : ch);
   return s;
 }
 
 std::string flag_name(std::string_view key) {
   std::string s = "--";
-  for (char ch : key) s += ch == '_' ? '-' : ch;
+  for (char ch : key)
+    s += ch == '_' ? '-' : ch;
   return s;
 }
 
 root_dir make_root(const std::string& name, const std::string& dir, const std::string& origin) {
-  static const std::regex name_re("[A-Za-z0-9_.-]{1,64}");
-  if (!std::regex_match(name, name_re))
+  if (!protocol::valid_identifier(name))
     throw config_error(origin + ": root name '" + name + "' must match [A-Za-z0-9_.-]{1,64}");
   if (dir.empty()) throw config_error(origin + ": root '" + name + "' has an empty directory");
   std::error_code ec;

@@ -9,7 +9,8 @@
 namespace taskwire {
 
 void handler_registry::add(std::unique_ptr<handler> h) {
-  if (find(h->name())) throw std::logic_error("task kind registered twice: " + std::string(h->name()));
+  if (find(h->name()))
+    throw std::logic_error("task kind registered twice: " + std::string(h->name()));
   handlers_.push_back(std::move(h));
 }
 
@@ -21,7 +22,8 @@ const handler* handler_registry::find(std::string_view name) const {
 
 std::vector<std::string> handler_registry::names() const {
   std::vector<std::string> out;
-  for (const auto& h : handlers_) out.emplace_back(h->name());
+  for (const auto& h : handlers_)
+    out.emplace_back(h->name());
   std::sort(out.begin(), out.end());
   return out;
 }

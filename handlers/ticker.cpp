@@ -37,8 +37,8 @@ class ticker_job final : public job {
  private:
   void tick(task_context& ctx) {
     if (next_ == fail_at_)
-      throw task_failure("task_failed", "ticker failed at tick " + std::to_string(next_) +
-                                            " (fail_at)");
+      throw task_failure("task_failed",
+                         "ticker failed at tick " + std::to_string(next_) + " (fail_at)");
     ctx.progress(next_, count_);
     ++next_;
   }
@@ -60,7 +60,8 @@ class ticker_handler final : public handler {
     auto count = p.integer("count", 0, 1'000'000);
     auto interval = p.integer("interval_ms", 0, 60'000, 0);
     auto fail_at = p.optional_integer("fail_at", 1, std::max<std::int64_t>(count, 1));
-    if (p.ok() && fail_at && *fail_at > count) return reject("invalid_params", "fail_at must be between 1 and count");
+    if (p.ok() && fail_at && *fail_at > count)
+      return reject("invalid_params", "fail_at must be between 1 and count");
     if (!p.ok()) return reject("invalid_params", p.error());
     return {std::make_unique<ticker_job>(static_cast<std::uint64_t>(count),
                                          std::chrono::milliseconds(interval),
@@ -71,6 +72,8 @@ class ticker_handler final : public handler {
 
 }  // namespace
 
-std::unique_ptr<handler> make_ticker_handler() { return std::make_unique<ticker_handler>(); }
+std::unique_ptr<handler> make_ticker_handler() {
+  return std::make_unique<ticker_handler>();
+}
 
 }  // namespace taskwire

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "server/hub.hpp"
+#include "server/protocol.hpp"
 
 namespace taskwire::routes {
 namespace {
@@ -52,19 +53,14 @@ std::string new_client_id() {
 }  // namespace
 
 bool valid_client_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+  return protocol::valid_identifier(id);
 }
 
 bool token_matches(std::string_view given, std::string_view expected) {
   unsigned char diff = given.size() == expected.size() ? 0 : 1;
   for (std::size_t i = 0; i < given.size(); ++i)
-    diff |= static_cast<unsigned char>(given[i] ^ expected[i % (expected.empty() ? 1 : expected.size())]);
+    diff |= static_cast<unsigned char>(given[i] ^
+                                       expected[i % (expected.empty() ? 1 : expected.size())]);
   return diff == 0 && !expected.empty();
 }
 

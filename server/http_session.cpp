@@ -54,7 +54,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (websocket::is_upgrade(req)) {
       auto d = routes::check_upgrade(target, auth_sv, app_);
       if (d.allowed) {
-        start_websocket_session(std::move(stream_), parser_->release(), app_, std::move(d.client_id));
+        start_websocket_session(std::move(stream_), parser_->release(), app_,
+                                std::move(d.client_id));
         return;
       }
       app_.stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
@@ -76,10 +77,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
     if (!head) res->body() = r.body;
     res->prepare_payload();
     if (head) res->content_length(r.body.size());
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](error_code ec, std::size_t) {
-                        self->on_write(ec, res->keep_alive());
-                      });
+    http::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
+      self->on_write(ec, res->keep_alive());
+    });
   }
 
   void on_write(error_code ec, bool keep_alive) {

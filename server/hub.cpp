@@ -9,7 +9,8 @@
 namespace taskwire {
 
 struct hub::state {
-  state(net::io_context& ioc, client_gone_fn fn) : strand(net::make_strand(ioc)), gone(std::move(fn)) {}
+  state(net::io_context& ioc, client_gone_fn fn)
+      : strand(net::make_strand(ioc)), gone(std::move(fn)) {}
 
   void drain(const std::shared_ptr<task>& t);
 
@@ -71,7 +72,8 @@ void hub::resume(const std::shared_ptr<task>& t, std::weak_ptr<subscriber> sub,
     bool ended = !events.empty() && events.back().kind == event_kind::finished;
     if (!ended && !is_final(t->state())) {
       auto& v = st->subscribers[t->key()];
-      bool present = std::any_of(v.begin(), v.end(), [&](const auto& w) { return w.lock() == session; });
+      bool present =
+          std::any_of(v.begin(), v.end(), [&](const auto& w) { return w.lock() == session; });
       if (!present) v.push_back(sub);
     }
     session->deliver_replay(t->key(), std::move(events), ok);

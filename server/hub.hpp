@@ -25,7 +25,8 @@ class subscriber {
   virtual ~subscriber() = default;
   virtual const std::string& client_id() const = 0;
   // A task's next events, in seq order, shared by every subscriber.
-  virtual void deliver(std::uint64_t task_key, std::shared_ptr<const std::vector<event>> events) = 0;
+  virtual void deliver(std::uint64_t task_key,
+                       std::shared_ptr<const std::vector<event>> events) = 0;
   // A resume's replay, then its ok reply, then (through deliver) live events.
   virtual void deliver_replay(std::uint64_t task_key, std::vector<event> events,
                               std::shared_ptr<const std::string> ok) = 0;

@@ -14,7 +14,8 @@ listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, app_stat
   auto where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   error_code ec;
   auto check = [&](const char* what) {
-    if (ec) throw std::runtime_error(std::string("cannot ") + what + " " + where + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error(std::string("cannot ") + what + " " + where + ": " + ec.message());
   };
   acceptor_.open(endpoint.protocol(), ec);
   check("open a socket for");

@@ -15,17 +15,22 @@ std::mutex out_mu;
 
 const char* name(level l) {
   switch (l) {
-    case level::debug: return "DEBUG";
-    case level::info: return "INFO";
-    case level::warn: return "WARN";
-    case level::error: return "ERROR";
+    case level::debug:
+      return "DEBUG";
+    case level::info:
+      return "INFO";
+    case level::warn:
+      return "WARN";
+    case level::error:
+      return "ERROR";
   }
   return "INFO";
 }
 
 void append_value(std::string& line, const std::string& v) {
   bool plain = !v.empty();
-  for (char c : v) plain = plain && c > ' ' && c != '"' && c != '=' && c != '\\';
+  for (char c : v)
+    plain = plain && c > ' ' && c != '"' && c != '=' && c != '\\';
   if (plain) {
     line += v;
     return;
@@ -40,8 +45,12 @@ void append_value(std::string& line, const std::string& v) {
 
 }  // namespace
 
-void set_level(level l) { threshold = l; }
-bool enabled(level l) { return l >= threshold.load(std::memory_order_relaxed); }
+void set_level(level l) {
+  threshold = l;
+}
+bool enabled(level l) {
+  return l >= threshold.load(std::memory_order_relaxed);
+}
 
 level parse_level(std::string_view n) {
   if (n == "debug") return level::debug;
@@ -54,7 +63,8 @@ void write(level l, std::string_view message, std::initializer_list<field> field
   if (!enabled(l)) return;
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char stamp[96];

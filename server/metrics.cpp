@@ -26,7 +26,8 @@ void counter(std::string& out, const char* name, const char* help, std::uint64_t
 }  // namespace
 
 metrics::metrics(const std::vector<std::string>& task_kinds) {
-  for (const auto& k : task_kinds) submitted_[k];
+  for (const auto& k : task_kinds)
+    submitted_[k];
 }
 
 void metrics::task_submitted(const std::string& kind) {

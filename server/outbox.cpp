@@ -11,8 +11,8 @@ outbox::result outbox::push_reply(std::shared_ptr<const std::string> data) {
   return result::queued;
 }
 
-outbox::result outbox::push_event(std::shared_ptr<const std::string> data,
-                                  std::uint64_t task_key, bool is_progress) {
+outbox::result outbox::push_event(std::shared_ptr<const std::string> data, std::uint64_t task_key,
+                                  bool is_progress) {
   if (closing_) return result::queued;
   auto size = data->size();
   result r = result::queued;

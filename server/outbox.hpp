@@ -57,8 +57,8 @@ class outbox {
   std::size_t bytes_ = 0;
   std::deque<frame> replies_;
   std::deque<frame> events_;
-  std::size_t dead_ = 0;         // coalesced-away entries still in events_
-  std::uint64_t popped_ = 0;     // events popped so far: turns positions into indexes
+  std::size_t dead_ = 0;      // coalesced-away entries still in events_
+  std::uint64_t popped_ = 0;  // events popped so far: turns positions into indexes
   std::unordered_map<std::uint64_t, std::uint64_t> progress_at_;  // task key -> event index
   std::uint64_t coalesced_ = 0;
   bool closing_ = false;

@@ -73,10 +73,21 @@ int json_depth(std::string_view text, int limit) {
   return max;
 }
 
+bool valid_identifier(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 bool is_integer(const json& v) {
   if (v.is_number_integer() && !v.is_number_unsigned()) return true;
   return v.is_number_unsigned() &&
-         v.get<std::uint64_t>() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+         v.get<std::uint64_t>() <=
+             static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 }
 
 parse_result parse_client_message(std::string_view text) {
@@ -105,8 +116,8 @@ parse_result parse_client_message(std::string_view text) {
   else if (type == "resume")
     m.type = message_type::resume;
   else
-    return fail(id, "unknown message type " + json(type).dump(-1, ' ', false,
-                                                               json::error_handler_t::replace));
+    return fail(id, "unknown message type " +
+                        json(type).dump(-1, ' ', false, json::error_handler_t::replace));
   m.id = id;
   m.doc = std::move(doc);
   parse_result r;
@@ -117,8 +128,8 @@ parse_result parse_client_message(std::string_view text) {
 
 std::string hello(const std::string& client_id, const std::string& server,
                   const std::vector<std::string>& tasks, const std::vector<std::string>& roots) {
-  json j = {{"type", "hello"}, {"protocol", version}, {"client_id", client_id},
-            {"server", server},  {"tasks", tasks},     {"roots", roots}};
+  json j = {{"type", "hello"},  {"protocol", version}, {"client_id", client_id},
+            {"server", server}, {"tasks", tasks},      {"roots", roots}};
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

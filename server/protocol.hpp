@@ -41,6 +41,9 @@ parse_result parse_client_message(std::string_view text);
 // Nesting depth of JSON text (strings are skipped); stops counting once above `limit`.
 int json_depth(std::string_view text, int limit);
 
+// [A-Za-z0-9_.-]{1,64}: the shape of a client_id and of a root name.
+bool valid_identifier(std::string_view s);
+
 // A JSON integer (not a float, not a bool, not a string) that fits in int64.
 bool is_integer(const nlohmann::json& v);
 

@@ -17,7 +17,8 @@ namespace {
 
 std::vector<std::string> root_names(const config& cfg) {
   std::vector<std::string> out;
-  for (const auto& r : cfg.roots) out.push_back(r.name);
+  for (const auto& r : cfg.roots)
+    out.push_back(r.name);
   return out;
 }
 
@@ -28,7 +29,8 @@ tcp::endpoint resolve(net::io_context& ioc, const config& cfg) {
   tcp::resolver resolver(ioc);
   auto results = resolver.resolve(cfg.host, std::to_string(cfg.port), ec);
   if (ec || results.empty())
-    throw std::runtime_error("host '" + cfg.host + "' is not an address that resolves: " + ec.message());
+    throw std::runtime_error("host '" + cfg.host +
+                             "' is not an address that resolves: " + ec.message());
   return results.begin()->endpoint();
 }
 
@@ -46,7 +48,14 @@ struct server::impl {
         router(ioc, [this](const std::string& client_id) { on_client_gone(client_id); }),
         runner(cfg.io_workers, cfg.cpu_workers, cfg.max_queued,
                [this](const task& t) { on_task_finished(t); }),
-        app{cfg, handlers, stats, tasks, runner, router, "taskwire/" TASKWIRE_VERSION, root_names(cfg)},
+        app{cfg,
+            handlers,
+            stats,
+            tasks,
+            runner,
+            router,
+            "taskwire/" TASKWIRE_VERSION,
+            root_names(cfg)},
         control(net::make_strand(ioc)),
         prune_timer(control),
         step_timer(control) {}
@@ -55,13 +64,15 @@ struct server::impl {
     tasks.on_finished(t);
     auto status = std::string(to_string(t.state()));
     stats.task_finished(status);
-    log::info("task finished", {{"client_id", t.client_id()}, {"task_id", t.id()}, {"status", status}});
+    log::info("task finished",
+              {{"client_id", t.client_id()}, {"task_id", t.id()}, {"status", status}});
   }
 
   void on_client_gone(const std::string& client_id) {
     if (!cfg.cancel_on_disconnect) return;
     for (const auto& t : tasks.unfinished_of(client_id)) {
-      log::info("cancelling task of a disconnected client", {{"client_id", client_id}, {"task_id", t->id()}});
+      log::info("cancelling task of a disconnected client",
+                {{"client_id", client_id}, {"task_id", t->id()}});
       runner.cancel(t, stop_reason::disconnect);
     }
   }
@@ -85,9 +96,8 @@ struct server::impl {
       return;
     }
     app.ready = false;
-    log::info("shutting down: draining",
-              {{"running", std::to_string(tasks.active())},
-               {"grace_s", std::to_string(cfg.shutdown_grace_s)}});
+    log::info("shutting down: draining", {{"running", std::to_string(tasks.active())},
+                                          {"grace_s", std::to_string(cfg.shutdown_grace_s)}});
     deadline = clock::now() + std::chrono::duration_cast<clock::duration>(
                                   std::chrono::duration<double>(cfg.shutdown_grace_s));
     wait_grace();
@@ -107,8 +117,10 @@ struct server::impl {
 
   void cancel_rest() {
     auto rest = tasks.unfinished();
-    if (!rest.empty()) log::info("shutting down: cancelling tasks", {{"count", std::to_string(rest.size())}});
-    for (const auto& t : rest) runner.cancel(t, stop_reason::shutdown);
+    if (!rest.empty())
+      log::info("shutting down: cancelling tasks", {{"count", std::to_string(rest.size())}});
+    for (const auto& t : rest)
+      runner.cancel(t, stop_reason::shutdown);
     deadline = clock::now() + std::chrono::seconds(5);
     wait_finished();
   }
@@ -119,7 +131,8 @@ struct server::impl {
   }
 
   void close_sessions() {
-    if (auto n = tasks.active()) log::warn("shutting down with tasks that did not stop", {{"count", std::to_string(n)}});
+    if (auto n = tasks.active())
+      log::warn("shutting down with tasks that did not stop", {{"count", std::to_string(n)}});
     // Every finished is in the hub's queue by now, so each 1001 close goes out behind it.
     router.close_all();
     deadline = clock::now() + std::chrono::seconds(2);
@@ -200,13 +213,16 @@ void server::start() {
     });
   m.app.ready = true;
   if (m.cfg.roots.empty()) log::warn("no roots configured: tasks that read files are refused");
-  log::info("ready", {{"host", m.cfg.host}, {"port", std::to_string(m.lst->port())},
+  log::info("ready", {{"host", m.cfg.host},
+                      {"port", std::to_string(m.lst->port())},
                       {"io_threads", std::to_string(m.cfg.io_threads)},
                       {"io_workers", std::to_string(m.cfg.io_workers)},
                       {"cpu_workers", std::to_string(m.cfg.cpu_workers)}});
 }
 
-std::uint16_t server::port() const { return impl_->lst ? impl_->lst->port() : 0; }
+std::uint16_t server::port() const {
+  return impl_->lst ? impl_->lst->port() : 0;
+}
 
 void server::shutdown() {
   net::post(impl_->control, [m = impl_.get()] { m->begin_drain(); });

@@ -19,7 +19,9 @@ namespace {
 using json = nlohmann::json;
 using frame_ptr = std::shared_ptr<const std::string>;
 
-frame_ptr make_frame(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+frame_ptr make_frame(std::string s) {
+  return std::make_shared<const std::string>(std::move(s));
+}
 
 std::chrono::steady_clock::duration seconds(double s) {
   return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
@@ -42,13 +44,13 @@ class websocket_session final : public subscriber,
     t.idle_timeout = seconds(app_.cfg.idle_timeout_s);
     t.keep_alive_pings = true;
     ws_.set_option(t);
-    ws_.set_option(websocket::stream_base::decorator([name = app_.server_name](auto& res) {
-      res.set(http::field::server, name);
-    }));
+    ws_.set_option(websocket::stream_base::decorator(
+        [name = app_.server_name](auto& res) { res.set(http::field::server, name); }));
     ws_.read_message_max(app_.cfg.max_message_bytes);
     ws_.auto_fragment(false);
     remote_ = endpoint_text();
-    ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
+    ws_.async_accept(req,
+                     beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
   }
 
   // --- subscriber (any thread: post only) ---------------------------------------------------
@@ -87,7 +89,8 @@ class websocket_session final : public subscriber,
 
   void on_accept(error_code ec) {
     if (ec) {
-      log::debug("websocket handshake failed", {{"client_id", client_id_}, {"error", ec.message()}});
+      log::debug("websocket handshake failed",
+                 {{"client_id", client_id_}, {"error", ec.message()}});
       return;
     }
     joined_ = true;
@@ -100,7 +103,8 @@ class websocket_session final : public subscriber,
   }
 
   void do_read() {
-    ws_.async_read(buffer_, beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+    ws_.async_read(buffer_,
+                   beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
   }
 
   void on_read(error_code ec, std::size_t) {
@@ -137,10 +141,14 @@ class websocket_session final : public subscriber,
     if (!parsed.message) return bad_input(parsed.id, parsed.err.code, parsed.err.message);
     const auto& m = *parsed.message;
     switch (m.type) {
-      case protocol::message_type::submit: return on_submit(m);
-      case protocol::message_type::cancel: return on_cancel(m);
-      case protocol::message_type::tasks: return on_tasks(m);
-      case protocol::message_type::resume: return on_resume(m);
+      case protocol::message_type::submit:
+        return on_submit(m);
+      case protocol::message_type::cancel:
+        return on_cancel(m);
+      case protocol::message_type::tasks:
+        return on_tasks(m);
+      case protocol::message_type::resume:
+        return on_resume(m);
     }
   }
 
@@ -156,10 +164,12 @@ class websocket_session final : public subscriber,
     if (app_.draining) return bad_input(m.id, "shutting_down", "the server is shutting down");
     auto kind_it = doc.find("task");
     const handler* h = nullptr;
-    if (kind_it != doc.end() && kind_it->is_string()) h = app_.handlers.find(kind_it->get<std::string>());
+    if (kind_it != doc.end() && kind_it->is_string())
+      h = app_.handlers.find(kind_it->get<std::string>());
     if (!h) {
       std::string names;
-      for (const auto& n : app_.handlers.names()) names += (names.empty() ? "" : ", ") + n;
+      for (const auto& n : app_.handlers.names())
+        names += (names.empty() ? "" : ", ") + n;
       return bad_input(m.id, "unknown_task", "task must be one of: " + names);
     }
     static const json empty = json::object();
@@ -172,7 +182,8 @@ class websocket_session final : public subscriber,
     if (auto t = doc.find("timeout_ms"); t != doc.end() && !t->is_null()) {
       if (!protocol::is_integer(*t) || t->get<std::int64_t>() < 1 ||
           t->get<std::int64_t>() > (std::int64_t{1} << 31))
-        return bad_input(m.id, "invalid_params", "timeout_ms must be an integer from 1 to 2147483648");
+        return bad_input(m.id, "invalid_params",
+                         "timeout_ms must be an integer from 1 to 2147483648");
       timeout_ms = t->get<std::int64_t>();
     }
     auto prepared = h->prepare(*params, app_.cfg);
@@ -188,10 +199,12 @@ class websocket_session final : public subscriber,
     if (!app_.runner.start(t, timeout_ms)) {
       app_.router.forget(t);
       app_.tasks.discard(*t);
-      return bad_input(m.id, "queue_full", "too many tasks are waiting for a worker; try again later");
+      return bad_input(m.id, "queue_full",
+                       "too many tasks are waiting for a worker; try again later");
     }
     app_.stats.task_submitted(t->kind());
-    log::info("task accepted", {{"client_id", client_id_}, {"task_id", t->id()}, {"task", t->kind()}});
+    log::info("task accepted",
+              {{"client_id", client_id_}, {"task_id", t->id()}, {"task", t->kind()}});
     reply(protocol::accepted(m.id, t->id()));
   }
 
@@ -202,7 +215,8 @@ class websocket_session final : public subscriber,
       return nullptr;
     }
     auto t = app_.tasks.find(client_id_, it->get<std::string>());
-    if (!t) bad_input(m.id, "not_found", "no such task for this client (unknown, expired or not yours)");
+    if (!t)
+      bad_input(m.id, "not_found", "no such task for this client (unknown, expired or not yours)");
     return t;
   }
 
@@ -280,7 +294,8 @@ class websocket_session final : public subscriber,
     app_.stats.slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
     log::warn("send queue over send_queue_bytes: closing 1008", {{"client_id", client_id_}});
     outbox_.clear();  // what it could not read is dropped
-    outbox_.push_close(static_cast<std::uint16_t>(websocket::close_code::policy_error), "slow consumer");
+    outbox_.push_close(static_cast<std::uint16_t>(websocket::close_code::policy_error),
+                       "slow consumer");
     flush();
   }
 
@@ -296,8 +311,9 @@ class websocket_session final : public subscriber,
     }
     if (auto c = outbox_.pop_close()) {
       writing_ = true;
-      ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(c->code), c->reason),
-                      beast::bind_front_handler(&websocket_session::on_close_sent, shared_from_this()));
+      ws_.async_close(
+          websocket::close_reason(static_cast<websocket::close_code>(c->code), c->reason),
+          beast::bind_front_handler(&websocket_session::on_close_sent, shared_from_this()));
     }
   }
 

@@ -8,17 +8,23 @@ namespace taskwire {
 
 std::string_view to_string(task_state s) {
   switch (s) {
-    case task_state::queued: return "queued";
-    case task_state::running: return "running";
-    case task_state::succeeded: return "succeeded";
-    case task_state::failed: return "failed";
-    case task_state::cancelled: return "cancelled";
+    case task_state::queued:
+      return "queued";
+    case task_state::running:
+      return "running";
+    case task_state::succeeded:
+      return "succeeded";
+    case task_state::failed:
+      return "failed";
+    case task_state::cancelled:
+      return "cancelled";
   }
   return "unknown";
 }
 
 step step::finished(const nlohmann::json& result) {
-  return {outcome::finished, {}, result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  return {
+      outcome::finished, {}, result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 task::task(std::uint64_t key, std::string id, std::string kind, std::string client_id,

@@ -22,7 +22,9 @@ namespace taskwire {
 
 enum class task_state { queued, running, succeeded, failed, cancelled };
 std::string_view to_string(task_state s);
-inline bool is_final(task_state s) { return s != task_state::queued && s != task_state::running; }
+inline bool is_final(task_state s) {
+  return s != task_state::queued && s != task_state::running;
+}
 
 enum class event_kind : std::uint8_t { started, progress, item, finished };
 

@@ -20,7 +20,8 @@ std::shared_ptr<task> task_registry::create(const std::string& client_id, std::s
   char id[40];
   std::snprintf(id, sizeof id, "t-%016llx%06llx", static_cast<unsigned long long>(rng_()),
                 static_cast<unsigned long long>(key & 0xffffff));
-  auto t = std::make_shared<task>(key, id, std::move(kind), client_id, std::move(body), pool, router);
+  auto t =
+      std::make_shared<task>(key, id, std::move(kind), client_id, std::move(body), pool, router);
   by_id_.emplace(t->id(), t);
   mine.tasks.push_back(t);
   ++mine.active;
@@ -34,7 +35,8 @@ void task_registry::discard(const task& t) {
   auto it = by_client_.find(t.client_id());
   if (it == by_client_.end()) return;
   auto& v = it->second.tasks;
-  v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &t; }), v.end());
+  v.erase(std::remove_if(v.begin(), v.end(), [&](const auto& p) { return p.get() == &t; }),
+          v.end());
   --it->second.active;
   --active_;
   if (v.empty()) by_client_.erase(it);
@@ -79,7 +81,8 @@ std::vector<std::shared_ptr<task>> task_registry::unfinished() const {
   return out;
 }
 
-std::vector<std::shared_ptr<task>> task_registry::unfinished_of(const std::string& client_id) const {
+std::vector<std::shared_ptr<task>> task_registry::unfinished_of(
+    const std::string& client_id) const {
   std::lock_guard lock(mu_);
   std::vector<std::shared_ptr<task>> out;
   if (auto it = by_client_.find(client_id); it != by_client_.end())

@@ -21,7 +21,9 @@ task_runner::task_runner(int io_workers, int cpu_workers, std::size_t max_queued
       io_("io", io_workers, max_queued),
       cpu_("cpu", cpu_workers, max_queued) {}
 
-task_runner::~task_runner() { stop(); }
+task_runner::~task_runner() {
+  stop();
+}
 
 namespace {
 // Timer keys: a task's wait between steps uses its key, its timeout the key with the top bit.
@@ -33,7 +35,8 @@ bool task_runner::start(const std::shared_ptr<task>& t, std::optional<std::int64
   if (timeout_ms) {
     std::weak_ptr<task> weak = t;  // a finished task is not kept alive by its timer
     timers_.schedule(t->key() | timeout_bit,
-                     timer_queue::clock::now() + std::chrono::milliseconds(*timeout_ms), [this, weak] {
+                     timer_queue::clock::now() + std::chrono::milliseconds(*timeout_ms),
+                     [this, weak] {
                        if (auto strong = weak.lock()) cancel(strong, stop_reason::timeout);
                      });
   }

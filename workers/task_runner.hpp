@@ -22,8 +22,7 @@ class task_runner {
 
   // Queues the task on its pool; false when that pool's queue is full (queue_full). With a
   // timeout the task is stopped after that long and ends failed with code `timeout`.
-  bool start(const std::shared_ptr<task>& t,
-             std::optional<std::int64_t> timeout_ms = std::nullopt);
+  bool start(const std::shared_ptr<task>& t, std::optional<std::int64_t> timeout_ms = std::nullopt);
   // Asks the task to stop. A task still queued ends at once; a waiting one wakes now.
   void cancel(const std::shared_ptr<task>& t, stop_reason why);
   // Stops the pools and the timer and joins their threads; what was not run is dropped.

@@ -9,7 +9,9 @@ timer_queue::timer_queue() : thread_([this](std::stop_token st) { run(st); }) {
   pthread_setname_np(thread_.native_handle(), "timers");
 }
 
-timer_queue::~timer_queue() { stop(); }
+timer_queue::~timer_queue() {
+  stop();
+}
 
 void timer_queue::schedule(std::uint64_t key, clock::time_point when, std::function<void()> fn) {
   {
@@ -70,9 +72,8 @@ void timer_queue::run(std::stop_token st) {
     auto first = by_time_.begin();
     if (first->first > clock::now()) {
       auto when = first->first;
-      cv_.wait_until(lock, st, when, [this, when] {
-        return !by_time_.empty() && by_time_.begin()->first < when;
-      });
+      cv_.wait_until(lock, st, when,
+                     [this, when] { return !by_time_.empty() && by_time_.begin()->first < when; });
       continue;
     }
     auto key = first->second;

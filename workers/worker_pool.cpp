@@ -15,7 +15,9 @@ worker_pool::worker_pool(std::string name, int threads, std::size_t max_queued)
   }
 }
 
-worker_pool::~worker_pool() { stop(); }
+worker_pool::~worker_pool() {
+  stop();
+}
 
 bool worker_pool::try_post(std::function<void()> fn) {
   {
@@ -48,7 +50,8 @@ void worker_pool::stop() {
     stopped_ = true;
     dropped.swap(queue_);
   }
-  for (auto& t : threads_) t.request_stop();
+  for (auto& t : threads_)
+    t.request_stop();
   cv_.notify_all();
   for (auto& t : threads_)
     if (t.joinable()) t.join();

@@ -21,7 +21,7 @@ class worker_pool {
   worker_pool& operator=(const worker_pool&) = delete;
 
   bool try_post(std::function<void()> fn);  // false when the queue is full or stopped
-  void post(std::function<void()> fn);       // dropped once stopped
+  void post(std::function<void()> fn);      // dropped once stopped
   // Stops taking work, drops what waits, and joins the threads once their current job ends.
   void stop();
 

@@ -37,7 +37,8 @@ TEST(Cancel, ManyCancelsStillGiveOneFinished) {
   test_server srv;
   auto c = srv.connect("alice");
   auto tid = submit(*c, {{"count", 1000000}});
-  for (int i = 0; i < 5; ++i) c->send_json({{"type", "cancel"}, {"id", "c"}, {"task_id", tid}});
+  for (int i = 0; i < 5; ++i)
+    c->send_json({{"type", "cancel"}, {"id", "c"}, {"task_id", tid}});
   int finished = 0, oks = 0;
   while (auto e = c->next(1s)) {
     if (e->at("type") == "finished") ++finished;

@@ -24,7 +24,8 @@ TEST(Http, HealthReadyMetricsAndNotFound) {
   EXPECT_NE(m.headers["Content-Type"].find("text/plain"), std::string::npos);
   EXPECT_NE(m.body.find("taskwire_connections_open 1\n"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("taskwire_tasks_submitted_total{task=\"ticker\"} 1\n"), std::string::npos);
-  EXPECT_NE(m.body.find("taskwire_tasks_finished_total{status=\"succeeded\"} 1\n"), std::string::npos);
+  EXPECT_NE(m.body.find("taskwire_tasks_finished_total{status=\"succeeded\"} 1\n"),
+            std::string::npos);
   EXPECT_NE(m.body.find("taskwire_tasks_running 0\n"), std::string::npos);
   EXPECT_NE(m.body.find("taskwire_events_sent_total 5\n"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("taskwire_events_coalesced_total 0\n"), std::string::npos);
@@ -44,9 +45,11 @@ TEST(Http, TokenIsRequiredOnWsAndMetricsButNotOnProbes) {
   test_server srv([](config& c) { c.auth_token = "s3cret"; });
   EXPECT_EQ(upgrade_status(srv.port(), "/ws?client_id=a"), 401);
   EXPECT_EQ(upgrade_status(srv.port(), "/ws?client_id=a&token=wrong"), 401);
-  EXPECT_EQ(upgrade_status(srv.port(), "/ws?client_id=a", {{"Authorization", "Bearer wrong"}}), 401);
+  EXPECT_EQ(upgrade_status(srv.port(), "/ws?client_id=a", {{"Authorization", "Bearer wrong"}}),
+            401);
   EXPECT_EQ(upgrade_status(srv.port(), "/ws?client_id=a&token=s3cret"), 101);
-  EXPECT_EQ(upgrade_status(srv.port(), "/ws?client_id=a", {{"Authorization", "Bearer s3cret"}}), 101);
+  EXPECT_EQ(upgrade_status(srv.port(), "/ws?client_id=a", {{"Authorization", "Bearer s3cret"}}),
+            101);
   EXPECT_EQ(http_get(srv.port(), "/metrics").status, 401);
   EXPECT_EQ(http_get(srv.port(), "/metrics", {{"Authorization", "Bearer s3cret"}}).status, 200);
   EXPECT_EQ(http_get(srv.port(), "/healthz").status, 200);

@@ -12,7 +12,8 @@ TEST(Limits, TooManyTasksPerClient) {
   auto alice = srv.connect("alice");
   submit(*alice, {{"count", 10}, {"interval_ms", 60000}}, "ticker", "a");
   submit(*alice, {{"count", 10}, {"interval_ms", 60000}}, "ticker", "b");
-  alice->send_json({{"type", "submit"}, {"id", "c"}, {"task", "ticker"}, {"params", {{"count", 1}}}});
+  alice->send_json(
+      {{"type", "submit"}, {"id", "c"}, {"task", "ticker"}, {"params", {{"count", 1}}}});
   auto e = alice->next_of("error", "c");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->at("code"), "too_many_tasks");

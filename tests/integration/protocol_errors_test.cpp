@@ -35,17 +35,24 @@ TEST(BadInput, EveryBadMessageGetsItsErrorAndTheConnectionStays) {
       {R"({"type":"submit","id":"x","task":"ticker","params":{"count":1.5}})", "invalid_params"},
       {R"({"type":"submit","id":"x","task":"ticker","params":{"count":true}})", "invalid_params"},
       {R"({"type":"submit","id":"x","task":"ticker","params":{"count":-1}})", "invalid_params"},
-      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":1000001}})", "invalid_params"},
-      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5,"interval_ms":60001}})", "invalid_params"},
-      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5,"fail_at":0}})", "invalid_params"},
-      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5,"fail_at":6}})", "invalid_params"},
-      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5},"timeout_ms":0})", "invalid_params"},
-      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5},"timeout_ms":"9"})", "invalid_params"},
+      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":1000001}})",
+       "invalid_params"},
+      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5,"interval_ms":60001}})",
+       "invalid_params"},
+      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5,"fail_at":0}})",
+       "invalid_params"},
+      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5,"fail_at":6}})",
+       "invalid_params"},
+      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5},"timeout_ms":0})",
+       "invalid_params"},
+      {R"({"type":"submit","id":"x","task":"ticker","params":{"count":5},"timeout_ms":"9"})",
+       "invalid_params"},
       {R"({"type":"cancel","id":"x"})", "invalid_params"},
       {R"({"type":"cancel","id":"x","task_id":"t-nope"})", "not_found"},
       {R"({"type":"resume","id":"x","task_id":"t-nope"})", "not_found"},
       {R"({"type":"resume","id":"x","task_id":")" + tid + R"(","after_seq":-1})", "invalid_params"},
-      {R"({"type":"resume","id":"x","task_id":")" + tid + R"(","after_seq":1.5})", "invalid_params"},
+      {R"({"type":"resume","id":"x","task_id":")" + tid + R"(","after_seq":1.5})",
+       "invalid_params"},
   };
   for (const auto& bc : cases) {
     c->send_text(bc.text);
@@ -81,7 +88,10 @@ TEST(BadInput, FragmentedMessageWithinTheLimitIsOneMessage) {
 TEST(BadInput, UnknownFieldsAreIgnored) {
   test_server srv;
   auto c = srv.connect("alice");
-  c->send_json({{"type", "submit"}, {"id", "r"}, {"task", "ticker"}, {"extra", {1, 2}},
+  c->send_json({{"type", "submit"},
+                {"id", "r"},
+                {"task", "ticker"},
+                {"extra", {1, 2}},
                 {"params", {{"count", 1}, {"colour", "blue"}}}});
   EXPECT_TRUE(c->next_of("accepted", "r"));
 }

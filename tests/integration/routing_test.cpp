@@ -14,7 +14,8 @@ namespace {
 std::set<std::string> task_ids_until_finished(ws_client& c, const std::string& tid) {
   std::set<std::string> seen;
   while (auto e = c.next()) {
-    if (e->contains("task_id") && e->contains("seq")) seen.insert(e->at("task_id").get<std::string>());
+    if (e->contains("task_id") && e->contains("seq"))
+      seen.insert(e->at("task_id").get<std::string>());
     if (e->at("type") == "finished" && e->at("task_id") == tid) break;
   }
   return seen;
@@ -95,7 +96,8 @@ TEST(Routing, TasksListsTheClientsTasksWithStateAndSeq) {
   auto list = c->next_of("tasks", "t");
   ASSERT_TRUE(list);
   std::map<std::string, nlohmann::json> by_id;
-  for (const auto& t : list->at("tasks")) by_id[t.at("task_id")] = t;
+  for (const auto& t : list->at("tasks"))
+    by_id[t.at("task_id")] = t;
   ASSERT_EQ(by_id.size(), 2u);
   EXPECT_EQ(by_id[done].at("state"), "succeeded");
   EXPECT_EQ(by_id[done].at("seq"), 5);

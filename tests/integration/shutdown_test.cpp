@@ -14,7 +14,8 @@ TEST(Shutdown, RunningTasksEndWithFinishedThenConnectionsClose1001) {
   auto bob = srv.connect("bob");
   std::vector<std::string> mine;
   for (int i = 0; i < 5; ++i)
-    mine.push_back(submit(*alice, {{"count", 100}, {"interval_ms", 60000}}, "ticker", "a" + std::to_string(i)));
+    mine.push_back(submit(*alice, {{"count", 100}, {"interval_ms", 60000}}, "ticker",
+                          "a" + std::to_string(i)));
   auto quick = submit(*bob, {{"count", 100}, {"interval_ms", 5}});
 
   srv.get().shutdown();
@@ -25,13 +26,15 @@ TEST(Shutdown, RunningTasksEndWithFinishedThenConnectionsClose1001) {
   EXPECT_EQ(http_get(srv.port(), "/readyz").status, 503);
   EXPECT_EQ(http_get(srv.port(), "/healthz").status, 200);
   EXPECT_EQ(upgrade_status(srv.port(), "/ws?client_id=carol"), 503);
-  alice->send_json({{"type", "submit"}, {"id", "late"}, {"task", "ticker"}, {"params", {{"count", 1}}}});
+  alice->send_json(
+      {{"type", "submit"}, {"id", "late"}, {"task", "ticker"}, {"params", {{"count", 1}}}});
   auto e = alice->next_of("error", "late");
   ASSERT_TRUE(e);
   EXPECT_EQ(e->at("code"), "shutting_down");
   auto bob_fin = bob->next_of("finished", std::nullopt, 20s);
   ASSERT_TRUE(bob_fin);
-  EXPECT_EQ(bob_fin->at("status"), "succeeded") << "a task that ends within the grace period ends normally";
+  EXPECT_EQ(bob_fin->at("status"), "succeeded")
+      << "a task that ends within the grace period ends normally";
 
   srv.get().shutdown();  // a second signal ends the grace period
   std::set<std::string> ended;
@@ -59,7 +62,9 @@ TEST(Shutdown, QueuedTasksAreCancelledToo) {
   auto c = srv.connect("alice");
   // The first ticker holds the only worker; the rest wait in the queue.
   for (int i = 0; i < 6; ++i)
-    c->send_json({{"type", "submit"}, {"id", "r" + std::to_string(i)}, {"task", "ticker"},
+    c->send_json({{"type", "submit"},
+                  {"id", "r" + std::to_string(i)},
+                  {"task", "ticker"},
                   {"params", {{"count", 1000000}}}});
   std::set<std::string> ids, ended;
   while (ids.size() < 6) {

@@ -108,7 +108,9 @@ TEST(Submit, TicksWithAnIntervalDoNotHoldWorkers) {
   test_server srv;
   auto c = srv.connect("alice");
   for (int i = 0; i < 12; ++i)
-    c->send_json({{"type", "submit"}, {"id", "r" + std::to_string(i)}, {"task", "ticker"},
+    c->send_json({{"type", "submit"},
+                  {"id", "r" + std::to_string(i)},
+                  {"task", "ticker"},
                   {"params", {{"count", 3}, {"interval_ms", 20}}}});
   std::set<std::string> accepted, started_before_any_finished, finished;
   while (finished.size() < 12) {
@@ -131,8 +133,11 @@ TEST(Submit, TicksWithAnIntervalDoNotHoldWorkers) {
 TEST(Submit, TimeoutEndsTheTaskFailedWithTimeout) {
   test_server srv;
   auto c = srv.connect("alice");
-  c->send_json({{"type", "submit"}, {"id", "r1"}, {"task", "ticker"},
-                {"params", {{"count", 1000}, {"interval_ms", 1000}}}, {"timeout_ms", 50}});
+  c->send_json({{"type", "submit"},
+                {"id", "r1"},
+                {"task", "ticker"},
+                {"params", {{"count", 1000}, {"interval_ms", 1000}}},
+                {"timeout_ms", 50}});
   ASSERT_TRUE(c->next_of("accepted", "r1"));
   auto fin = c->next_of("finished");
   ASSERT_TRUE(fin);
@@ -158,7 +163,8 @@ TEST(Submit, TasksOfOneClientEachCountFromOne) {
     if (e->at("type") == "finished") ++finished;
   }
   ASSERT_EQ(last.size(), 2u);
-  for (const auto& [tid, seq] : last) EXPECT_EQ(seq, 32) << tid;
+  for (const auto& [tid, seq] : last)
+    EXPECT_EQ(seq, 32) << tid;
 }
 
 }  // namespace

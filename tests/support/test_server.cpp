@@ -20,7 +20,8 @@ config test_config() {
 
 test_server::test_server(const std::function<void(config&)>& adjust) {
   root_ = std::filesystem::temp_directory_path() /
-          ("taskwire-test-" + std::to_string(::getpid()) + "-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)));
+          ("taskwire-test-" + std::to_string(::getpid()) + "-" +
+           std::to_string(reinterpret_cast<std::uintptr_t>(this)));
   std::filesystem::create_directories(root_);
   cfg_ = test_config();
   cfg_.roots.push_back({"models", std::filesystem::canonical(root_).string()});

@@ -13,7 +13,9 @@
 namespace taskwire::test {
 namespace {
 
-tcp::endpoint local(std::uint16_t port) { return {net::ip::make_address("127.0.0.1"), port}; }
+tcp::endpoint local(std::uint16_t port) {
+  return {net::ip::make_address("127.0.0.1"), port};
+}
 
 }  // namespace
 
@@ -24,13 +26,15 @@ http_result http_get(std::uint16_t port, const std::string& target,
   stream.connect(local(port));
   http::request<http::empty_body> req(http::verb::get, target, 11);
   req.set(http::field::host, "127.0.0.1");
-  for (const auto& [k, v] : headers) req.set(k, v);
+  for (const auto& [k, v] : headers)
+    req.set(k, v);
   http::write(stream, req);
   beast::flat_buffer buf;
   http::response<http::string_body> res;
   http::read(stream, buf, res);
   http_result out{static_cast<int>(res.result_int()), res.body(), {}};
-  for (const auto& f : res) out.headers[std::string(f.name_string())] = std::string(f.value());
+  for (const auto& f : res)
+    out.headers[std::string(f.name_string())] = std::string(f.value());
   error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);
   return out;
@@ -42,7 +46,8 @@ int upgrade_status(std::uint16_t port, const std::string& target,
   websocket::stream<beast::tcp_stream> ws(ioc);
   beast::get_lowest_layer(ws).connect(local(port));
   ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
-    for (const auto& [k, v] : headers) req.set(k, v);
+    for (const auto& [k, v] : headers)
+      req.set(k, v);
   }));
   websocket::response_type res;
   error_code ec;
@@ -102,11 +107,12 @@ struct ws_client::impl {
     if (writing || out.empty()) return;
     writing = true;
     ws.text(out.front().text);
-    ws.async_write_some(out.front().fin, net::buffer(out.front().data), [this](error_code ec, std::size_t) {
-      writing = false;
-      out.pop_front();
-      if (!ec) do_write();
-    });
+    ws.async_write_some(out.front().fin, net::buffer(out.front().data),
+                        [this](error_code ec, std::size_t) {
+                          writing = false;
+                          out.pop_front();
+                          if (!ec) do_write();
+                        });
   }
 };
 
@@ -117,7 +123,8 @@ std::unique_ptr<ws_client> ws_client::connect(std::uint16_t port, const std::str
   auto p = std::make_unique<impl>();
   beast::get_lowest_layer(p->ws).connect(local(port));
   p->ws.set_option(websocket::stream_base::decorator([headers](websocket::request_type& req) {
-    for (const auto& [k, v] : headers) req.set(k, v);
+    for (const auto& [k, v] : headers)
+      req.set(k, v);
   }));
   p->ws.handshake("127.0.0.1", target);
   p->ws.read_message_max(64 << 20);
@@ -135,11 +142,16 @@ ws_client::~ws_client() {
   impl_->thread.join();
 }
 
-void ws_client::send_text(std::string text) { impl_->enqueue(std::move(text), true); }
-void ws_client::send_binary(std::string data) { impl_->enqueue(std::move(data), false); }
+void ws_client::send_text(std::string text) {
+  impl_->enqueue(std::move(text), true);
+}
+void ws_client::send_binary(std::string data) {
+  impl_->enqueue(std::move(data), false);
+}
 
 void ws_client::send_fragments(const std::vector<std::string>& parts) {
-  for (std::size_t i = 0; i < parts.size(); ++i) impl_->enqueue(parts[i], true, i + 1 == parts.size());
+  for (std::size_t i = 0; i < parts.size(); ++i)
+    impl_->enqueue(parts[i], true, i + 1 == parts.size());
 }
 
 std::optional<nlohmann::json> ws_client::next(std::chrono::milliseconds timeout) {
@@ -157,7 +169,8 @@ std::optional<nlohmann::json> ws_client::next_of(const std::string& type,
                                                  std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return std::nullopt;
     auto j = next(left);
     if (!j) return std::nullopt;

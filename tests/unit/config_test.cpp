@@ -17,8 +17,9 @@ namespace fs = std::filesystem;
 class config_test : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("twcfg-" + std::to_string(getpid()) + "-" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    dir_ = fs::temp_directory_path() /
+           ("twcfg-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_ / "a");
     fs::create_directories(dir_ / "b");
   }
@@ -40,7 +41,8 @@ class config_test : public ::testing::Test {
         },
         [this] {
           std::vector<std::string> names;
-          for (const auto& [k, v] : env_) names.push_back(k);
+          for (const auto& [k, v] : env_)
+            names.push_back(k);
           return names;
         });
   }
@@ -76,7 +78,8 @@ TEST_F(config_test, DefaultsMatchTheDocs) {
 }
 
 TEST_F(config_test, FlagsWinOverEnvironmentWhichWinsOverTheFile) {
-  auto file = write_file(R"({"port": 1111, "host": "0.0.0.0", "io_workers": 3, "log_level": "debug"})");
+  auto file =
+      write_file(R"({"port": 1111, "host": "0.0.0.0", "io_workers": 3, "log_level": "debug"})");
   env_["TASKWIRE_PORT"] = "2222";
   env_["TASKWIRE_IO_WORKERS"] = "5";
   auto c = load({"--config", file, "--port", "3333"}).cfg;
@@ -89,7 +92,9 @@ TEST_F(config_test, FlagsWinOverEnvironmentWhichWinsOverTheFile) {
 }
 
 TEST_F(config_test, FlagForms) {
-  auto c = load({"--port=4444", "--cancel-on-disconnect", "--token", "t0k", "--shutdown-grace-s", "2.5"}).cfg;
+  auto c =
+      load({"--port=4444", "--cancel-on-disconnect", "--token", "t0k", "--shutdown-grace-s", "2.5"})
+          .cfg;
   EXPECT_EQ(c.port, 4444);
   EXPECT_TRUE(c.cancel_on_disconnect);
   EXPECT_EQ(c.auth_token, "t0k");
@@ -118,15 +123,19 @@ TEST_F(config_test, BadValuesNameTheirSource) {
   EXPECT_NE(error_of({"--port", "65536"}).find("--port"), std::string::npos);
   EXPECT_NE(error_of({"--io-threads", "0"}).find("--io-threads"), std::string::npos);
   EXPECT_NE(error_of({"--log-level", "loud"}).find("--log-level"), std::string::npos);
-  EXPECT_NE(error_of({"--cancel-on-disconnect=maybe"}).find("--cancel-on-disconnect"), std::string::npos);
+  EXPECT_NE(error_of({"--cancel-on-disconnect=maybe"}).find("--cancel-on-disconnect"),
+            std::string::npos);
   EXPECT_NE(error_of({"--nope"}).find("--nope"), std::string::npos);
   EXPECT_NE(error_of({"stray"}).find("stray"), std::string::npos);
   EXPECT_NE(error_of({"--port"}).find("--port"), std::string::npos);
   EXPECT_NE(error_of({"--root", "noequals"}).find("NAME=DIR"), std::string::npos);
   EXPECT_NE(error_of({"--root", "bad name=/tmp"}).find("bad name"), std::string::npos);
-  EXPECT_NE(error_of({"--root", "m=" + (dir_ / "missing").string()}).find("'m'"), std::string::npos);
-  EXPECT_NE(error_of({"--root", "m=" + (dir_ / "a").string(), "--root", "m=" + (dir_ / "b").string()}).find("twice"),
+  EXPECT_NE(error_of({"--root", "m=" + (dir_ / "missing").string()}).find("'m'"),
             std::string::npos);
+  EXPECT_NE(
+      error_of({"--root", "m=" + (dir_ / "a").string(), "--root", "m=" + (dir_ / "b").string()})
+          .find("twice"),
+      std::string::npos);
   env_["TASKWIRE_PORT"] = "x";
   EXPECT_NE(error_of({}).find("TASKWIRE_PORT"), std::string::npos);
   env_.clear();
@@ -135,12 +144,15 @@ TEST_F(config_test, BadValuesNameTheirSource) {
 }
 
 TEST_F(config_test, FileErrorsNameTheKey) {
-  EXPECT_NE(error_of({"--config", write_file(R"({"colour": 1})")}).find("colour"), std::string::npos);
-  EXPECT_NE(error_of({"--config", write_file(R"({"port": "8765"})")}).find("port"), std::string::npos);
+  EXPECT_NE(error_of({"--config", write_file(R"({"colour": 1})")}).find("colour"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--config", write_file(R"({"port": "8765"})")}).find("port"),
+            std::string::npos);
   EXPECT_NE(error_of({"--config", write_file(R"({"port": 1.5})")}).find("port"), std::string::npos);
   EXPECT_NE(error_of({"--config", write_file("{nope")}).find("not valid JSON"), std::string::npos);
   EXPECT_NE(error_of({"--config", write_file("[]")}).find("object"), std::string::npos);
-  EXPECT_NE(error_of({"--config", (dir_ / "absent.json").string()}).find("absent.json"), std::string::npos);
+  EXPECT_NE(error_of({"--config", (dir_ / "absent.json").string()}).find("absent.json"),
+            std::string::npos);
 }
 
 TEST_F(config_test, ActionsAndDescription) {

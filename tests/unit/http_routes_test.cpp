@@ -3,8 +3,6 @@
 
 #include <gtest/gtest.h>
 
-
-
 namespace taskwire::routes {
 namespace {
 
@@ -14,7 +12,8 @@ TEST(ClientId, Pattern) {
   EXPECT_TRUE(valid_client_id(std::string(64, 'x')));
   EXPECT_FALSE(valid_client_id(""));
   EXPECT_FALSE(valid_client_id(std::string(65, 'x')));
-  for (auto bad : {"a b", "a/b", "a%b", "é", "a\nb", "a:b"}) EXPECT_FALSE(valid_client_id(bad)) << bad;
+  for (auto bad : {"a b", "a/b", "a%b", "é", "a\nb", "a:b"})
+    EXPECT_FALSE(valid_client_id(bad)) << bad;
 }
 
 TEST(Token, MatchesOnlyTheWholeToken) {

@@ -12,7 +12,8 @@ std::shared_ptr<const std::string> frame(const std::string& s) {
 
 std::vector<std::string> drain(outbox& o) {
   std::vector<std::string> out;
-  while (auto f = o.pop()) out.push_back(*f->data);
+  while (auto f = o.pop())
+    out.push_back(*f->data);
   return out;
 }
 
@@ -30,13 +31,14 @@ TEST(Outbox, RepliesGoAheadOfEventsWhichKeepTheirOrder) {
 
 TEST(Outbox, BelowHighWaterNothingIsCoalesced) {
   outbox o(1000);
-  for (int i = 0; i < 10; ++i) EXPECT_EQ(o.push_event(frame("p" + std::to_string(i)), 1, true), outbox::result::queued);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(o.push_event(frame("p" + std::to_string(i)), 1, true), outbox::result::queued);
   EXPECT_EQ(drain(o).size(), 10u);
   EXPECT_EQ(o.coalesced(), 0u);
 }
 
 TEST(Outbox, AboveHighWaterTheNewestProgressReplacesTheQueuedOneAtTheEnd) {
-  outbox o(100);  // high water: 50 bytes
+  outbox o(100);                                        // high water: 50 bytes
   o.push_event(frame(std::string(50, 'x')), 9, false);  // an item fills to the mark
   EXPECT_EQ(o.push_event(frame("p1"), 1, true), outbox::result::queued);
   EXPECT_EQ(o.push_event(frame("i1"), 1, false), outbox::result::queued);

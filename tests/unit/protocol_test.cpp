@@ -18,7 +18,8 @@ TEST(Parse, ValidMessagesKeepTheirTypeAndId) {
   r = parse_client_message(R"({"type":"tasks"})");
   ASSERT_TRUE(r.message);
   EXPECT_FALSE(r.message->id);
-  for (auto [text, type] : {std::pair{"cancel", message_type::cancel}, {"resume", message_type::resume}}) {
+  for (auto [text, type] :
+       {std::pair{"cancel", message_type::cancel}, {"resume", message_type::resume}}) {
     auto p = parse_client_message(std::string(R"({"type":")") + text + "\"}");
     ASSERT_TRUE(p.message);
     EXPECT_EQ(p.message->type, type);
@@ -45,7 +46,8 @@ TEST(Parse, IdIsEchoedInErrorsWhenReadable) {
 
 TEST(Parse, DepthLimitIs64WithTheMessageAsLevelOne) {
   auto nest = [](int levels) {
-    return R"({"type":"tasks","x":)" + std::string(levels - 1, '[') + std::string(levels - 1, ']') + "}";
+    return R"({"type":"tasks","x":)" + std::string(levels - 1, '[') + std::string(levels - 1, ']') +
+           "}";
   };
   EXPECT_TRUE(parse_client_message(nest(64)).message);
   auto r = parse_client_message(nest(65));
@@ -76,7 +78,8 @@ TEST(Integers, OnlyJsonIntegersCount) {
 
 TEST(Frames, EventsAreValidJsonWithTheirFields) {
   auto p = json::parse(progress("t-1", 3, 7, 10, nullptr));
-  EXPECT_EQ(p, (json{{"type", "progress"}, {"task_id", "t-1"}, {"seq", 3}, {"done", 7}, {"total", 10}}));
+  EXPECT_EQ(
+      p, (json{{"type", "progress"}, {"task_id", "t-1"}, {"seq", 3}, {"done", 7}, {"total", 10}}));
   json extra = {{"bytes", 5}, {"seq", 99}, {"file", "a\"b"}};
   p = json::parse(progress("t-1", 4, 1, std::nullopt, &extra));
   EXPECT_TRUE(p.at("total").is_null());
@@ -84,7 +87,8 @@ TEST(Frames, EventsAreValidJsonWithTheirFields) {
   EXPECT_EQ(p.at("file"), "a\"b");
   auto i = json::parse(item("t-1", 5, json{{"path", "x/y"}}));
   EXPECT_EQ(i.at("item").at("path"), "x/y");
-  auto f = json::parse(finished("t-1", 6, "failed", "null", error{"task_failed", "bad \"thing\"\n"}, 12));
+  auto f = json::parse(
+      finished("t-1", 6, "failed", "null", error{"task_failed", "bad \"thing\"\n"}, 12));
   EXPECT_EQ(f.at("status"), "failed");
   EXPECT_TRUE(f.at("result").is_null());
   EXPECT_EQ(f.at("error").at("message"), "bad \"thing\"\n");
@@ -92,7 +96,8 @@ TEST(Frames, EventsAreValidJsonWithTheirFields) {
   f = json::parse(finished("t-1", 2, "succeeded", R"({"ticks":1})", std::nullopt, 0));
   EXPECT_TRUE(f.at("error").is_null());
   EXPECT_EQ(f.at("result").at("ticks"), 1);
-  EXPECT_EQ(json::parse(started("t-1", 1)), (json{{"type", "started"}, {"task_id", "t-1"}, {"seq", 1}}));
+  EXPECT_EQ(json::parse(started("t-1", 1)),
+            (json{{"type", "started"}, {"task_id", "t-1"}, {"seq", 1}}));
 }
 
 TEST(Frames, RepliesEscapeClientTextAndOmitAnAbsentId) {
@@ -102,7 +107,8 @@ TEST(Frames, RepliesEscapeClientTextAndOmitAnAbsentId) {
   EXPECT_FALSE(json::parse(ok(std::nullopt)).contains("id"));
   EXPECT_EQ(json::parse(accepted("r", "t-1")).at("task_id"), "t-1");
   auto t = json::parse(tasks_reply("q", {{"t-1", "ticker", "running", 4}}));
-  EXPECT_EQ(t.at("tasks")[0], (json{{"task_id", "t-1"}, {"task", "ticker"}, {"state", "running"}, {"seq", 4}}));
+  EXPECT_EQ(t.at("tasks")[0],
+            (json{{"task_id", "t-1"}, {"task", "ticker"}, {"state", "running"}, {"seq", 4}}));
   auto h = json::parse(hello("c", "taskwire/x", {"ticker"}, {"models"}));
   EXPECT_EQ(h.at("protocol"), 1);
   // Invalid UTF-8 from a client never makes an unparseable frame.

@@ -202,7 +202,9 @@ TEST_F(runner_test, ATaskThatEndedBeforeTheCancelKeepsItsStatus) {
 TEST(Registry, PerClientLimitDiscardAndFinish) {
   test_router r;
   task_registry reg(2, std::chrono::milliseconds(60000));
-  auto make_job = [] { return builtin_handlers().find("ticker")->prepare({{"count", 1}}, config{}).body; };
+  auto make_job = [] {
+    return builtin_handlers().find("ticker")->prepare({{"count", 1}}, config{}).body;
+  };
   auto a = reg.create("alice", "ticker", make_job(), pool_kind::io, r);
   auto b = reg.create("alice", "ticker", make_job(), pool_kind::io, r);
   ASSERT_TRUE(a && b);
@@ -216,7 +218,8 @@ TEST(Registry, PerClientLimitDiscardAndFinish) {
   a->begin();
   a->finish(task_state::succeeded, "null", std::nullopt);
   reg.on_finished(*a);
-  EXPECT_TRUE(reg.create("alice", "ticker", make_job(), pool_kind::io, r)) << "a finished task frees its place";
+  EXPECT_TRUE(reg.create("alice", "ticker", make_job(), pool_kind::io, r))
+      << "a finished task frees its place";
   EXPECT_EQ(reg.active(), 3u);
   EXPECT_EQ(reg.find("alice", a->id()), a);
   EXPECT_FALSE(reg.find("bob", a->id())) << "another client's task is not found";

@@ -20,12 +20,14 @@ class null_job : public job {
 };
 
 std::shared_ptr<task> make(event_router& r) {
-  return std::make_shared<task>(1, "t-1", "ticker", "alice", std::make_unique<null_job>(), pool_kind::io, r);
+  return std::make_shared<task>(1, "t-1", "ticker", "alice", std::make_unique<null_job>(),
+                                pool_kind::io, r);
 }
 
 std::vector<std::uint64_t> seqs(const std::vector<event>& evs) {
   std::vector<std::uint64_t> out;
-  for (const auto& e : evs) out.push_back(e.seq);
+  for (const auto& e : evs)
+    out.push_back(e.seq);
   return out;
 }
 
@@ -55,7 +57,8 @@ TEST(Task, OneDrainIsScheduledPerBatchNotPerEvent) {
   holding_router r;
   auto t = make(r);
   t->begin();
-  for (int i = 0; i < 100; ++i) t->progress(i, 100);
+  for (int i = 0; i < 100; ++i)
+    t->progress(i, 100);
   EXPECT_EQ(r.scheduled, 1);
   EXPECT_EQ(t->take_pending().size(), 101u);
   t->progress(100, 100);
@@ -67,13 +70,13 @@ TEST(Task, OneDrainIsScheduledPerBatchNotPerEvent) {
 TEST(Task, RetainsStartedItemsFinishedAndOnlyTheLatestProgress) {
   holding_router r;
   auto t = make(r);
-  t->begin();                   // 1
-  t->progress(1, 4);            // 2
-  t->item({{"i", 1}});          // 3
-  t->progress(2, 4);            // 4
-  t->progress(3, 4);            // 5
-  t->item({{"i", 2}});          // 6
-  t->progress(4, 4);            // 7
+  t->begin();           // 1
+  t->progress(1, 4);    // 2
+  t->item({{"i", 1}});  // 3
+  t->progress(2, 4);    // 4
+  t->progress(3, 4);    // 5
+  t->item({{"i", 2}});  // 6
+  t->progress(4, 4);    // 7
   EXPECT_EQ(seqs(t->retained_after(0)), (std::vector<std::uint64_t>{1, 3, 6, 7}));
   t->finish(task_state::succeeded, "null", std::nullopt);  // 8
   EXPECT_EQ(seqs(t->retained_after(0)), (std::vector<std::uint64_t>{1, 3, 6, 7, 8}));

@@ -33,11 +33,11 @@ TEST(Ticker, ValidatesEveryParam) {
   EXPECT_TRUE(prepare({{"count", 0}}).body);
   EXPECT_TRUE(prepare({{"count", 1000000}, {"interval_ms", 60000}, {"fail_at", 1000000}}).body);
   EXPECT_TRUE(prepare({{"count", 3}, {"fail_at", nullptr}}).body) << "null means absent";
-  for (const json& bad : {json::object(), json{{"count", -1}}, json{{"count", 1000001}},
-                          json{{"count", "3"}}, json{{"count", 3.0}}, json{{"count", false}},
-                          json{{"count", 3}, {"interval_ms", -1}}, json{{"count", 3}, {"interval_ms", 60001}},
-                          json{{"count", 3}, {"fail_at", 0}}, json{{"count", 3}, {"fail_at", 4}},
-                          json{{"count", 0}, {"fail_at", 1}}}) {
+  for (const json& bad :
+       {json::object(), json{{"count", -1}}, json{{"count", 1000001}}, json{{"count", "3"}},
+        json{{"count", 3.0}}, json{{"count", false}}, json{{"count", 3}, {"interval_ms", -1}},
+        json{{"count", 3}, {"interval_ms", 60001}}, json{{"count", 3}, {"fail_at", 0}},
+        json{{"count", 3}, {"fail_at", 4}}, json{{"count", 0}, {"fail_at", 1}}}) {
     auto p = prepare(bad);
     EXPECT_FALSE(p.body) << bad.dump();
     ASSERT_TRUE(p.rejected) << bad.dump();

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: MIT
+# taskwired in a container: built on Debian 12, run on bookworm-slim as a non-root user.
+# The build packages match scripts/lib/deps.sh (TASKWIRE_BUILD_PACKAGES).
+FROM debian:bookworm AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      g++ cmake ninja-build libboost1.81-dev nlohmann-json3-dev libssl-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY CMakeLists.txt ./
+COPY cmake cmake
+COPY config config
+COPY handlers handlers
+COPY server server
+COPY workers workers
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTASKWIRE_BUILD_TESTS=OFF \
+ && cmake --build build \
+ && cmake --install build --prefix /opt/taskwire --strip
+
+FROM debian:bookworm-slim
+# The daemon needs only libstdc++ and glibc, which the slim image has.
+RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/taskwire --create-home taskwire \
+ && mkdir -p /models \
+ && chown taskwire:taskwire /models
+COPY --from=build /opt/taskwire/bin/taskwired /usr/local/bin/taskwired
+COPY --from=build /opt/taskwire/share/taskwire /usr/local/share/taskwire
+ENV TASKWIRE_HOST=0.0.0.0 \
+    TASKWIRE_PORT=8765 \
+    TASKWIRE_ROOTS=models=/models
+USER taskwire
+WORKDIR /var/lib/taskwire
+VOLUME ["/models"]
+EXPOSE 8765
+# bash's /dev/tcp keeps curl out of the image.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=5s --retries=3 \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${TASKWIRE_PORT:-8765} && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && grep -q ' 200 ' <&3"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/taskwired"]

@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: MIT
+# Installs the Debian 12 packages the build needs, only those missing, with one apt-get update.
+# Sourced by scripts/run and scripts/test; keep this list in step with the Dockerfile.
+
+TASKWIRE_BUILD_PACKAGES=(
+  g++ cmake ninja-build ccache
+  libboost1.81-dev nlohmann-json3-dev libssl-dev
+)
+TASKWIRE_TEST_PACKAGES=(libgtest-dev)
+
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "taskwire: installing missing Debian packages: ${missing[*]}" >&2
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "taskwire: need root (or sudo) to install: ${missing[*]}" >&2; return 1; }
+    sudo=(sudo)
+  fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
