@@ -4,7 +4,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      g++ cmake ninja-build libboost1.81-dev nlohmann-json3-dev libssl-dev \
+      g++ cmake ninja-build libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -13,23 +13,27 @@ COPY config config
 COPY handlers handlers
 COPY server server
 COPY workers workers
+COPY tools tools
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DTASKWIRE_BUILD_TESTS=OFF \
  && cmake --build build \
  && cmake --install build --prefix /opt/taskwire --strip
 
 FROM debian:bookworm-slim
-# The daemon needs only libstdc++ and glibc, which the slim image has.
-RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/taskwire --create-home taskwire \
- && mkdir -p /models \
- && chown taskwire:taskwire /models
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libssl3 libsqlite3-0 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --home-dir /var/lib/taskwire --create-home taskwire \
+ && mkdir -p /models /var/lib/taskwire/state \
+ && chown taskwire:taskwire /models /var/lib/taskwire/state
 COPY --from=build /opt/taskwire/bin/taskwired /usr/local/bin/taskwired
 COPY --from=build /opt/taskwire/share/taskwire /usr/local/share/taskwire
 ENV TASKWIRE_HOST=0.0.0.0 \
     TASKWIRE_PORT=8765 \
-    TASKWIRE_ROOTS=models=/models
+    TASKWIRE_ROOTS=models=/models \
+    TASKWIRE_STATE_DIR=/var/lib/taskwire/state
 USER taskwire
 WORKDIR /var/lib/taskwire
-VOLUME ["/models"]
+VOLUME ["/models", "/var/lib/taskwire/state"]
 EXPOSE 8765
 # bash's /dev/tcp keeps curl out of the image.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=5s --retries=3 \

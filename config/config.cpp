@@ -97,6 +97,11 @@ loaded_config load_config(const std::vector<std::string>& args, const env_lookup
     for (auto& ch : key)
       ch = ch == '-' ? '_' : ch;
     if (key == "token") key = "auth_token";
+    if (key == "no_cache") {
+      if (value) throw config_error("--no-cache takes no value");
+      key = "cache";
+      value = "false";
+    }
     const auto* opt = key == "root" ? nullptr : options::find(key);
     if (key != "root" && (!opt || key == "roots"))
       throw config_error("unknown option '" + name + "' (see --help)");
@@ -148,6 +153,7 @@ std::string usage_text() {
        "  --config PATH        JSON config file (also TASKWIRE_CONFIG)\n"
        "  --root NAME=DIR      a directory tasks may read; repeatable, the first is the default\n"
        "  --token TOKEN        same as --auth-token\n"
+       "  --no-cache           same as --cache=false\n"
        "  --print-config       print the effective configuration as JSON and exit\n"
        "  --help, --version\n\n"
        "Every option below is also a config file key and an environment variable\n"
@@ -181,6 +187,9 @@ std::string describe_config(const config& cfg) {
   for (const auto& r : cfg.roots)
     j["roots"][r.name] = r.path;
   j["log_level"] = cfg.log_level;
+  j["state_dir"] = cfg.state_dir;
+  j["cache"] = cfg.cache;
+  j["follow_symlinks"] = cfg.follow_symlinks;
   return j.dump(2) + "\n";
 }
 

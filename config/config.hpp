@@ -35,6 +35,9 @@ struct config {
   std::string auth_token;  // empty: no token required
   std::vector<root_dir> roots;
   std::string log_level = "info";
+  std::string state_dir = "./var";  // the scan cache lives here (taskwire.db)
+  bool cache = true;
+  bool follow_symlinks = true;  // in scans, and only to targets inside a root
 };
 
 // Bad configuration: the message names the key or flag and what is wrong with it.

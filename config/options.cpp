@@ -155,6 +155,15 @@ const std::vector<option> table = {
      [](config& c, const raw_value& v) { c.auth_token = to_string(v); }},
     {"roots", "(none)", "directories tasks may read, NAME=DIR; the first is the default root",
      false, [](config& c, const raw_value& v) { c.roots = to_roots(v); }},
+    {"state_dir", "./var", "directory for the scan cache (taskwire.db)", false,
+     [](config& c, const raw_value& v) {
+       c.state_dir = to_string(v);
+       if (c.state_dir.empty()) bad(v, "must not be empty");
+     }},
+    {"cache", "true", "keep hashes and headers in state_dir/taskwire.db (--no-cache: off)", true,
+     [](config& c, const raw_value& v) { c.cache = to_bool(v); }},
+    {"follow_symlinks", "true", "follow symlinks in scans (only to targets inside a root)", true,
+     [](config& c, const raw_value& v) { c.follow_symlinks = to_bool(v); }},
     {"log_level", "info", "debug, info, warn or error", false,
      [](config& c, const raw_value& v) {
        c.log_level = to_string(v);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "handlers/hash_files.hpp"
+#include "handlers/scan_models.hpp"
 #include "handlers/ticker.hpp"
 
 namespace taskwire {
@@ -31,6 +33,8 @@ std::vector<std::string> handler_registry::names() const {
 handler_registry builtin_handlers() {
   handler_registry r;
   r.add(make_ticker_handler());
+  r.add(make_scan_models_handler());
+  r.add(make_hash_files_handler());
   return r;
 }
 

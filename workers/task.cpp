@@ -2,6 +2,8 @@
 #include "workers/task.hpp"
 
 #include <algorithm>
+#include <condition_variable>
+#include <exception>
 #include <nlohmann/json.hpp>
 
 namespace taskwire {
@@ -127,6 +129,43 @@ bool task::finish_if_queued(task_state status, const std::optional<protocol::err
   pending_.push_back(std::move(ev));
   finish_locked(status, "null", err, lock);
   return true;
+}
+
+void task::parallel(std::size_t extra, const std::function<void()>& work) {
+  struct shared {
+    std::mutex mu;
+    std::condition_variable cv;
+    int running = 0;
+    bool closed = false;  // set once this thread is done: late helpers must not touch `work`
+    std::exception_ptr error;
+  };
+  auto st = std::make_shared<shared>();
+  auto guarded = [st, &work] {
+    try {
+      work();
+    } catch (...) {
+      std::lock_guard lock(st->mu);
+      if (!st->error) st->error = std::current_exception();
+    }
+  };
+  if (helper_post_)
+    for (std::size_t i = 0; i < extra; ++i)
+      helper_post_([st, guarded] {
+        {
+          std::lock_guard lock(st->mu);
+          if (st->closed) return;
+          ++st->running;
+        }
+        guarded();
+        std::lock_guard lock(st->mu);
+        --st->running;
+        st->cv.notify_all();
+      });
+  guarded();
+  std::unique_lock lock(st->mu);
+  st->closed = true;
+  st->cv.wait(lock, [&] { return st->running == 0; });
+  if (st->error) std::rethrow_exception(st->error);
 }
 
 void task::request_stop(stop_reason why) {

@@ -68,6 +68,12 @@ class task final : public task_context, public std::enable_shared_from_this<task
                 const nlohmann::json* extra = nullptr) override;
   void item(const nlohmann::json& item) override;
   std::stop_token stop_token() const override { return stop_.get_token(); }
+  void parallel(std::size_t extra, const std::function<void()>& work) override;
+
+  // How the runner lends the task more workers for parallel(); set before the first run.
+  void set_helper_pool(std::function<void(std::function<void()>)> post) {
+    helper_post_ = std::move(post);
+  }
 
   // Lifecycle, for the runner.
   bool begin();  // queued -> running and `started`; false when the task already ended
@@ -96,6 +102,7 @@ class task final : public task_context, public std::enable_shared_from_this<task
   event_router& router_;
   std::stop_source stop_;
   std::atomic<stop_reason> reason_{stop_reason::none};
+  std::function<void(std::function<void()>)> helper_post_;
 
   mutable std::mutex mu_;
   task_state state_ = task_state::queued;

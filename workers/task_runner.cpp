@@ -31,6 +31,9 @@ constexpr std::uint64_t timeout_bit = std::uint64_t{1} << 63;
 }  // namespace
 
 bool task_runner::start(const std::shared_ptr<task>& t, std::optional<std::int64_t> timeout_ms) {
+  // Helpers go to the task's own pool as continuations: accepted work is never refused.
+  t->set_helper_pool(
+      [pool = &pool_for(*t)](std::function<void()> fn) { pool->post(std::move(fn)); });
   if (!pool_for(*t).try_post([this, t] { run_slice(t, true); })) return false;
   if (timeout_ms) {
     std::weak_ptr<task> weak = t;  // a finished task is not kept alive by its timer

@@ -4,7 +4,7 @@
 
 TASKWIRE_BUILD_PACKAGES=(
   g++ cmake ninja-build ccache
-  libboost1.81-dev nlohmann-json3-dev libssl-dev
+  libboost1.81-dev nlohmann-json3-dev libssl-dev libsqlite3-dev
 )
 TASKWIRE_TEST_PACKAGES=(libgtest-dev)
 

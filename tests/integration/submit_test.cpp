@@ -19,7 +19,7 @@ TEST(Hello, NamesClientTasksAndRoots) {
   EXPECT_EQ(hello->at("protocol"), 1);
   EXPECT_EQ(hello->at("client_id"), "alice");
   EXPECT_EQ(hello->at("server").get<std::string>().rfind("taskwire/", 0), 0u);
-  EXPECT_EQ(hello->at("tasks"), nlohmann::json::array({"ticker"}));
+  EXPECT_EQ(hello->at("tasks"), nlohmann::json::array({"hash_files", "scan_models", "ticker"}));
   EXPECT_EQ(hello->at("roots"), nlohmann::json::array({"models"}));
 }
 

@@ -18,6 +18,7 @@ class fake_context : public task_context {
   }
   void item(const json&) override {}
   std::stop_token stop_token() const override { return src.get_token(); }
+  void parallel(std::size_t, const std::function<void()>& work) override { work(); }
 
   std::vector<std::pair<std::uint64_t, std::uint64_t>> ticks;
   std::size_t stop_after = 0;
