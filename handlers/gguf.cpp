@@ -9,17 +9,40 @@ namespace taskwire::formats {
 namespace {
 
 enum value_type : std::uint32_t {
-  u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7, string = 8,
-  array = 9, u64 = 10, i64 = 11, f64 = 12,
+  u8 = 0,
+  i8 = 1,
+  u16 = 2,
+  i16 = 3,
+  u32 = 4,
+  i32 = 5,
+  f32 = 6,
+  boolean = 7,
+  string = 8,
+  array = 9,
+  u64 = 10,
+  i64 = 11,
+  f64 = 12,
 };
 
 std::uint64_t fixed_size(std::uint32_t t) {
   switch (t) {
-    case u8: case i8: case boolean: return 1;
-    case u16: case i16: return 2;
-    case u32: case i32: case f32: return 4;
-    case u64: case i64: case f64: return 8;
-    default: return 0;
+    case u8:
+    case i8:
+    case boolean:
+      return 1;
+    case u16:
+    case i16:
+      return 2;
+    case u32:
+    case i32:
+    case f32:
+      return 4;
+    case u64:
+    case i64:
+    case f64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -93,14 +116,22 @@ class cursor {
 
 nlohmann::json read_scalar(cursor& c, std::uint32_t type, std::uint64_t len_size) {
   switch (type) {
-    case u8: return c.get<std::uint8_t>();
-    case i8: return c.get<std::int8_t>();
-    case u16: return c.get<std::uint16_t>();
-    case i16: return c.get<std::int16_t>();
-    case u32: return c.get<std::uint32_t>();
-    case i32: return c.get<std::int32_t>();
-    case u64: return c.get<std::uint64_t>();
-    case i64: return c.get<std::int64_t>();
+    case u8:
+      return c.get<std::uint8_t>();
+    case i8:
+      return c.get<std::int8_t>();
+    case u16:
+      return c.get<std::uint16_t>();
+    case i16:
+      return c.get<std::int16_t>();
+    case u32:
+      return c.get<std::uint32_t>();
+    case i32:
+      return c.get<std::int32_t>();
+    case u64:
+      return c.get<std::uint64_t>();
+    case i64:
+      return c.get<std::int64_t>();
     case f32: {
       float f = c.get<float>();
       return std::isfinite(f) ? nlohmann::json(f) : nlohmann::json(nullptr);
@@ -109,9 +140,12 @@ nlohmann::json read_scalar(cursor& c, std::uint32_t type, std::uint64_t len_size
       double d = c.get<double>();
       return std::isfinite(d) ? nlohmann::json(d) : nlohmann::json(nullptr);
     }
-    case boolean: return c.get<std::uint8_t>() != 0;
-    case string: return c.get_string(len_size);
-    default: throw format_error("unknown metadata value type " + std::to_string(type));
+    case boolean:
+      return c.get<std::uint8_t>() != 0;
+    case string:
+      return c.get_string(len_size);
+    default:
+      throw format_error("unknown metadata value type " + std::to_string(type));
   }
 }
 
@@ -141,7 +175,9 @@ void skip_array(cursor& c, std::uint64_t len_size, int depth) {
 
 }  // namespace
 
-bool is_gguf_magic(std::string_view first) { return first.size() >= 4 && first.substr(0, 4) == "GGUF"; }
+bool is_gguf_magic(std::string_view first) {
+  return first.size() >= 4 && first.substr(0, 4) == "GGUF";
+}
 
 gguf_info read_gguf(const byte_source& source, std::uint64_t file_size) {
   cursor c(source, file_size);
@@ -158,7 +194,8 @@ gguf_info read_gguf(const byte_source& source, std::uint64_t file_size) {
   // The smallest key/value is a length, a type and one byte; the smallest tensor info a
   // length, n_dims, a type and an offset.
   if (n_kv > c.left() / (len_size + 4 + 1)) throw format_error("metadata count exceeds the file");
-  if (n_tensors > c.left() / (len_size + 4 + 4 + 8)) throw format_error("tensor count exceeds the file");
+  if (n_tensors > c.left() / (len_size + 4 + 4 + 8))
+    throw format_error("tensor count exceeds the file");
 
   for (std::uint64_t i = 0; i < n_kv; ++i) {
     auto key = c.get_string(len_size);
@@ -171,7 +208,8 @@ gguf_info read_gguf(const byte_source& source, std::uint64_t file_size) {
     if (key == "general.architecture" && value.is_string()) info.architecture = value;
     if (key == "general.name" && value.is_string()) info.name = value;
     if (key == "general.file_type") info.file_type = value;
-    if (value.is_string() && value.get_ref<const std::string&>().size() > gguf_max_kept_string) continue;
+    if (value.is_string() && value.get_ref<const std::string&>().size() > gguf_max_kept_string)
+      continue;
     info.metadata[key] = std::move(value);
   }
   for (std::uint64_t i = 0; i < n_tensors; ++i) {
@@ -181,7 +219,8 @@ gguf_info read_gguf(const byte_source& source, std::uint64_t file_size) {
     std::uint64_t count = 1;
     for (std::uint32_t d = 0; d < n_dims; ++d) {
       std::uint64_t dim = len_size == 4 ? c.get<std::uint32_t>() : c.get<std::uint64_t>();
-      if (__builtin_mul_overflow(count, dim, &count)) throw format_error("a tensor's shape overflows");
+      if (__builtin_mul_overflow(count, dim, &count))
+        throw format_error("a tensor's shape overflows");
     }
     c.get<std::uint32_t>();  // ggml type
     c.get<std::uint64_t>();  // offset in the data section
@@ -203,9 +242,12 @@ gguf_info parse_gguf(std::string_view bytes) {
 }
 
 nlohmann::json to_json(const gguf_info& info) {
-  nlohmann::json j = {{"version", info.version},   {"tensors", info.tensors},
-                      {"parameters", info.parameters}, {"architecture", info.architecture},
-                      {"name", info.name},          {"file_type", info.file_type},
+  nlohmann::json j = {{"version", info.version},
+                      {"tensors", info.tensors},
+                      {"parameters", info.parameters},
+                      {"architecture", info.architecture},
+                      {"name", info.name},
+                      {"file_type", info.file_type},
                       {"metadata", info.metadata}};
   if (info.architecture.empty()) j["architecture"] = nullptr;
   if (info.name.empty()) j["name"] = nullptr;

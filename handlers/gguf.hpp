@@ -21,14 +21,14 @@ struct gguf_info {
   std::uint32_t version = 0;
   std::uint64_t tensors = 0;
   std::uint64_t parameters = 0;
-  std::string architecture;  // general.architecture
-  std::string name;          // general.name
-  nlohmann::json file_type;  // general.file_type, or null
+  std::string architecture;                            // general.architecture
+  std::string name;                                    // general.name
+  nlohmann::json file_type;                            // general.file_type, or null
   nlohmann::json metadata = nlohmann::json::object();  // every scalar key (long strings left out)
 };
 
-inline constexpr std::size_t gguf_max_string = 1 << 20;      // any one key or string value
-inline constexpr std::size_t gguf_max_kept_string = 4096;    // longer strings stay out of metadata
+inline constexpr std::size_t gguf_max_string = 1 << 20;    // any one key or string value
+inline constexpr std::size_t gguf_max_kept_string = 4096;  // longer strings stay out of metadata
 inline constexpr std::uint32_t gguf_max_dims = 8;
 
 bool is_gguf_magic(std::string_view first_bytes);

@@ -107,6 +107,8 @@ class hash_files_handler final : public handler {
 
 }  // namespace
 
-std::unique_ptr<handler> make_hash_files_handler() { return std::make_unique<hash_files_handler>(); }
+std::unique_ptr<handler> make_hash_files_handler() {
+  return std::make_unique<hash_files_handler>();
+}
 
 }  // namespace taskwire

@@ -18,7 +18,9 @@ namespace {
 
 constexpr std::size_t hash_chunk = 1 << 20;
 
-std::string errno_text(const char* what) { return std::string(what) + ": " + std::strerror(errno); }
+std::string errno_text(const char* what) {
+  return std::string(what) + ": " + std::strerror(errno);
+}
 
 }  // namespace
 

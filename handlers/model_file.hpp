@@ -42,7 +42,8 @@ class readable_file {
 
 // The format from the first bytes, else from the extension: safetensors, gguf, pytorch, onnx,
 // unknown. `ext` is lower case with its dot.
-std::string detect_format(const std::string& first_bytes, std::uint64_t size, const std::string& ext);
+std::string detect_format(const std::string& first_bytes, std::uint64_t size,
+                          const std::string& ext);
 
 // Header summary for the item (tensors, parameters, dtypes, metadata...; empty for formats
 // without a readable header). Throws formats::format_error or io_failure.

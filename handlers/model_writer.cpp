@@ -16,7 +16,8 @@ std::uint64_t elem_size(const std::string& dtype) {
 
 std::uint64_t count(const tensor_spec& t) {
   std::uint64_t n = 1;
-  for (auto d : t.shape) n *= d;
+  for (auto d : t.shape)
+    n *= d;
   return n;
 }
 
@@ -32,13 +33,15 @@ void put_str(std::string& out, const std::string& s) {
 
 }  // namespace
 
-std::string make_safetensors(const std::vector<tensor_spec>& tensors, const nlohmann::json& metadata) {
+std::string make_safetensors(const std::vector<tensor_spec>& tensors,
+                             const nlohmann::json& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.is_null()) header["__metadata__"] = metadata;
   std::uint64_t offset = 0;
   for (const auto& t : tensors) {
     auto bytes = count(t) * elem_size(t.dtype);
-    header[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
+    header[t.name] = {
+        {"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   auto text = header.dump();
@@ -80,13 +83,15 @@ std::string make_gguf(const std::vector<std::pair<std::string, nlohmann::json>>&
     put<std::uint32_t>(out, 9);
     put<std::uint32_t>(out, 8);
     put<std::uint64_t>(out, string_array.second.size());
-    for (const auto& s : string_array.second) put_str(out, s);
+    for (const auto& s : string_array.second)
+      put_str(out, s);
   }
   std::uint64_t offset = 0;
   for (const auto& t : tensors) {
     put_str(out, t.name);
     put<std::uint32_t>(out, static_cast<std::uint32_t>(t.shape.size()));
-    for (auto d : t.shape) put<std::uint64_t>(out, d);
+    for (auto d : t.shape)
+      put<std::uint64_t>(out, d);
     put<std::uint32_t>(out, t.dtype == "F16" ? 1 : 0);  // ggml type: 0 F32, 1 F16
     put<std::uint64_t>(out, offset);
     offset += count(t) * elem_size(t.dtype);
@@ -108,18 +113,23 @@ int write_demo_models(const std::string& dir) {
     std::ofstream(p, std::ios::binary) << bytes;
   };
   write("checkpoints/demo-sd-tiny.safetensors",
-        make_safetensors({{"model.diffusion.conv_in.weight", "F16", {32, 4, 3, 3}},
-                          {"model.diffusion.conv_in.bias", "F16", {32}},
-                          {"first_stage.decoder.norm.weight", "F32", {64}}},
-                         {{"modelspec.title", "taskwire demo checkpoint"}, {"modelspec.architecture", "demo"}}));
+        make_safetensors(
+            {{"model.diffusion.conv_in.weight", "F16", {32, 4, 3, 3}},
+             {"model.diffusion.conv_in.bias", "F16", {32}},
+             {"first_stage.decoder.norm.weight", "F32", {64}}},
+            {{"modelspec.title", "taskwire demo checkpoint"}, {"modelspec.architecture", "demo"}}));
   write("loras/demo-style-lora.safetensors",
         make_safetensors({{"lora_unet_down.lora_down.weight", "F16", {4, 64}},
                           {"lora_unet_down.lora_up.weight", "F16", {64, 4}}},
                          {{"ss_network_dim", "4"}, {"ss_base_model_version", "demo"}}));
   write("llm/demo-tinyllama.gguf",
-        make_gguf({{"general.architecture", "llama"}, {"general.name", "taskwire demo llama"},
-                   {"general.file_type", 1u}, {"llama.context_length", 2048u}, {"llama.block_count", 2u}},
-                  {{"token_embd.weight", "F16", {64, 32}}, {"blk.0.attn_q.weight", "F16", {64, 64}},
+        make_gguf({{"general.architecture", "llama"},
+                   {"general.name", "taskwire demo llama"},
+                   {"general.file_type", 1u},
+                   {"llama.context_length", 2048u},
+                   {"llama.block_count", 2u}},
+                  {{"token_embd.weight", "F16", {64, 32}},
+                   {"blk.0.attn_q.weight", "F16", {64, 64}},
                    {"output_norm.weight", "F32", {64}}},
                   {"tokenizer.ggml.tokens", {"<s>", "</s>", "hello", "world"}}));
   return 3;

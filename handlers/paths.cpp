@@ -43,9 +43,9 @@ result resolve(const config& cfg, const std::optional<std::string>& path,
     return fail("invalid_params", "path must be a non-empty string");
   if (!base) return fail("forbidden_path", "no roots are configured on this server");
 
-  fs::path candidate = !path ? fs::path(base->path)
-                             : (fs::path(*path).is_absolute() ? fs::path(*path)
-                                                              : fs::path(base->path) / *path);
+  fs::path candidate =
+      !path ? fs::path(base->path)
+            : (fs::path(*path).is_absolute() ? fs::path(*path) : fs::path(base->path) / *path);
   // weakly_canonical resolves the symlinks of the part that exists, so a link that leads out
   // of the roots is caught even when what it points at does not exist.
   std::error_code ec;

@@ -17,13 +17,15 @@ std::optional<std::uint64_t> dtype_size(std::string_view d) {
 
 std::uint64_t read_le64(std::string_view b) {
   std::uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(b[static_cast<std::size_t>(i)]);
+  for (int i = 7; i >= 0; --i)
+    v = (v << 8) | static_cast<unsigned char>(b[static_cast<std::size_t>(i)]);
   return v;
 }
 
 }  // namespace
 
-std::optional<std::uint64_t> safetensors_header_length(std::string_view first, std::uint64_t file_size) {
+std::optional<std::uint64_t> safetensors_header_length(std::string_view first,
+                                                       std::uint64_t file_size) {
   if (first.size() < 9 || file_size < 10) return std::nullopt;
   auto n = read_le64(first);
   if (n < 2 || n > safetensors_max_header || n > file_size - 8) return std::nullopt;
@@ -54,7 +56,8 @@ safetensors_info parse_safetensors_header(std::string_view header, std::uint64_t
       throw format_error(where + "data_offsets is not [begin, end]");
     std::uint64_t count = 1;
     for (const auto& d : *shape) {
-      if (!protocol::is_integer(d) || d.get<std::int64_t>() < 0) throw format_error(where + "bad shape");
+      if (!protocol::is_integer(d) || d.get<std::int64_t>() < 0)
+        throw format_error(where + "bad shape");
       if (__builtin_mul_overflow(count, d.get<std::uint64_t>(), &count))
         throw format_error(where + "shape overflows");
     }
@@ -79,7 +82,8 @@ safetensors_info parse_safetensors_header(std::string_view header, std::uint64_t
 }
 
 nlohmann::json to_json(const safetensors_info& info) {
-  nlohmann::json j = {{"tensors", info.tensors}, {"parameters", info.parameters}, {"dtypes", info.dtypes}};
+  nlohmann::json j = {
+      {"tensors", info.tensors}, {"parameters", info.parameters}, {"dtypes", info.dtypes}};
   if (!info.metadata.is_null()) j["metadata"] = info.metadata;
   return j;
 }

@@ -20,7 +20,7 @@ struct safetensors_info {
   std::uint64_t tensors = 0;
   std::uint64_t parameters = 0;
   std::map<std::string, std::uint64_t> dtypes;  // dtype -> tensor count
-  nlohmann::json metadata;                       // "__metadata__", or null
+  nlohmann::json metadata;                      // "__metadata__", or null
 };
 
 // The header length from the first 8 bytes, when it is plausible for a file of this size

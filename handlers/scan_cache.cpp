@@ -33,8 +33,8 @@ std::unique_ptr<scan_cache> scan_cache::open(const std::string& state_dir) {
   std::filesystem::create_directories(state_dir, ec);
   auto path = (std::filesystem::path(state_dir) / "taskwire.db").string();
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     log::warn("scan cache unavailable, scanning without it",
               {{"path", path}, {"error", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)}});
@@ -43,8 +43,7 @@ std::unique_ptr<scan_cache> scan_cache::open(const std::string& state_dir) {
   }
   std::unique_ptr<scan_cache> c(new scan_cache(db));
   sqlite3_busy_timeout(db, 5000);
-  const char* setup =
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
+  const char* setup = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;";
   char* err = nullptr;
   if (sqlite3_exec(db, setup, nullptr, nullptr, &err) != SQLITE_OK ||
       sqlite3_exec(db, schema, nullptr, nullptr, &err) != SQLITE_OK || !c->prepare()) {
@@ -57,8 +56,9 @@ std::unique_ptr<scan_cache> scan_cache::open(const std::string& state_dir) {
 }
 
 bool scan_cache::prepare() {
-  return sqlite3_prepare_v3(db_, "SELECT size, mtime_ns, inode, sha256, summary FROM files WHERE root=? AND rel=?",
-                            -1, SQLITE_PREPARE_PERSISTENT, &select_, nullptr) == SQLITE_OK &&
+  return sqlite3_prepare_v3(
+             db_, "SELECT size, mtime_ns, inode, sha256, summary FROM files WHERE root=? AND rel=?",
+             -1, SQLITE_PREPARE_PERSISTENT, &select_, nullptr) == SQLITE_OK &&
          sqlite3_prepare_v3(db_,
                             "INSERT INTO files (root, rel, size, mtime_ns, inode, sha256, summary) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (root, rel) DO UPDATE SET "
@@ -75,7 +75,9 @@ scan_cache::~scan_cache() {
 }
 
 void scan_cache::fail(const char* what) {
-  if (!broken_) log::warn("scan cache error, continuing without it", {{"during", what}, {"error", sqlite3_errmsg(db_)}});
+  if (!broken_)
+    log::warn("scan cache error, continuing without it",
+              {{"during", what}, {"error", sqlite3_errmsg(db_)}});
   broken_ = true;
 }
 
@@ -107,7 +109,8 @@ std::optional<scan_cache::entry> scan_cache::lookup(const key& k) {
 void scan_cache::store(const key& k, const entry& e) {
   if (broken_) return;
   if (!in_txn_) {
-    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return fail("begin");
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+      return fail("begin");
     in_txn_ = true;
   }
   std::string summary = e.summary ? e.summary->dump() : std::string();
@@ -118,7 +121,8 @@ void scan_cache::store(const key& k, const entry& e) {
   sqlite3_bind_int64(upsert_, 4, k.mtime_ns);
   sqlite3_bind_int64(upsert_, 5, static_cast<sqlite3_int64>(k.inode));
   if (e.sha256)
-    sqlite3_bind_text(upsert_, 6, e.sha256->data(), static_cast<int>(e.sha256->size()), SQLITE_STATIC);
+    sqlite3_bind_text(upsert_, 6, e.sha256->data(), static_cast<int>(e.sha256->size()),
+                      SQLITE_STATIC);
   else
     sqlite3_bind_null(upsert_, 6);
   if (e.summary)

@@ -26,7 +26,8 @@ const std::vector<std::string> default_extensions = {".safetensors", ".gguf", ".
 const char* const preview_suffixes[] = {".preview.png", ".png", ".jpg", ".jpeg", ".webp"};
 
 std::string lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (auto& c : s)
+    c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   return s;
 }
 
@@ -61,7 +62,8 @@ class scan_job final : public job {
     if (cache_) cache_->flush();
     if (!ok) return step::stopped();
     ctx.progress(examined_, examined_);
-    return step::finished({{"files", files_}, {"bytes", bytes_}, {"errors", errors_}, {"cached", cached_}});
+    return step::finished(
+        {{"files", files_}, {"bytes", bytes_}, {"errors", errors_}, {"cached", cached_}});
   }
 
  private:
@@ -82,7 +84,8 @@ class scan_job final : public job {
     if (!wanted(name)) return true;
     std::set<std::string> siblings;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(o_.start.parent_path(), ec)) siblings.insert(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(o_.start.parent_path(), ec))
+      siblings.insert(e.path().filename().string());
     auto slash = o_.start_rel.rfind('/');
     std::string dir_rel = slash == std::string::npos ? "" : o_.start_rel.substr(0, slash);
     return inspect(o_.start, dir_rel, name, siblings);
@@ -100,7 +103,8 @@ class scan_job final : public job {
       auto d = std::move(stack.back());
       stack.pop_back();
       struct stat ds {};
-      if (::stat(d.real.c_str(), &ds) != 0 || !visited.insert({ds.st_dev, ds.st_ino}).second) continue;
+      if (::stat(d.real.c_str(), &ds) != 0 || !visited.insert({ds.st_dev, ds.st_ino}).second)
+        continue;
 
       std::vector<std::string> names;
       std::error_code ec;
@@ -124,7 +128,8 @@ class scan_job final : public job {
             // A link that is broken or leads out of the roots is never followed; a model-named
             // one is reported without saying where it points.
             if (wanted(name))
-              report_error(rel, name, d.rel, siblings, ec ? "broken symlink" : "symlink leads outside the configured roots");
+              report_error(rel, name, d.rel, siblings,
+                           ec ? "broken symlink" : "symlink leads outside the configured roots");
             continue;
           }
         }
@@ -139,7 +144,8 @@ class scan_job final : public job {
         }
       }
       std::reverse(subdirs.begin(), subdirs.end());  // visited in name order
-      for (auto& s : subdirs) stack.push_back(std::move(s));
+      for (auto& s : subdirs)
+        stack.push_back(std::move(s));
     }
     return true;
   }
@@ -184,9 +190,10 @@ class scan_job final : public job {
     }
     item["size"] = static_cast<std::uint64_t>(st.st_size);
     item["mtime"] = static_cast<double>(st.st_mtim.tv_sec) + st.st_mtim.tv_nsec / 1e9;
-    scan_cache::key key{o_.root->name, rel, static_cast<std::uint64_t>(st.st_size),
-                        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
-                        static_cast<std::uint64_t>(st.st_ino)};
+    scan_cache::key key{
+        o_.root->name, rel, static_cast<std::uint64_t>(st.st_size),
+        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec,
+        static_cast<std::uint64_t>(st.st_ino)};
     std::optional<scan_cache::entry> known;
     if (cache_ && S_ISREG(st.st_mode)) known = cache_->lookup(key);
     bool have_header = known && known->summary && known->summary->value("header", false);
@@ -247,8 +254,10 @@ class scan_job final : public job {
 
   bool emit(const json& item, off_t size) {
     ++files_;
-    if (item.contains("error")) ++errors_;
-    else bytes_ += static_cast<std::uint64_t>(size);
+    if (item.contains("error"))
+      ++errors_;
+    else
+      bytes_ += static_cast<std::uint64_t>(size);
     ctx_->item(item);
     tick();
     return true;
@@ -285,7 +294,8 @@ class scan_models_handler final : public handler {
       for (const auto& x : *e) {
         if (!x.is_string() || x.get<std::string>().empty() || x.get<std::string>() == "." ||
             x.get<std::string>().size() > 32)
-          return reject("invalid_params", "each extension must be a short non-empty string such as \".gguf\"");
+          return reject("invalid_params",
+                        "each extension must be a short non-empty string such as \".gguf\"");
         auto s = lower(x.get<std::string>());
         o.extensions.push_back(s.front() == '.' ? s : "." + s);
       }
@@ -313,6 +323,8 @@ class scan_models_handler final : public handler {
 
 }  // namespace
 
-std::unique_ptr<handler> make_scan_models_handler() { return std::make_unique<scan_models_handler>(); }
+std::unique_ptr<handler> make_scan_models_handler() {
+  return std::make_unique<scan_models_handler>();
+}
 
 }  // namespace taskwire

@@ -19,12 +19,16 @@ config test_config() {
 }
 
 test_server::test_server(const std::function<void(config&)>& adjust) {
-  root_ = std::filesystem::temp_directory_path() /
+  base_ = std::filesystem::temp_directory_path() /
           ("taskwire-test-" + std::to_string(::getpid()) + "-" +
            std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-  std::filesystem::create_directories(root_);
+  std::filesystem::remove_all(base_);
+  std::filesystem::create_directories(base_ / "models");
+  models_ = std::filesystem::canonical(base_ / "models");
+  state_ = base_ / "state";
   cfg_ = test_config();
-  cfg_.roots.push_back({"models", std::filesystem::canonical(root_).string()});
+  cfg_.roots.push_back({"models", models_.string()});
+  cfg_.state_dir = state_.string();
   if (adjust) adjust(cfg_);
   server_ = std::make_unique<taskwire::server>(cfg_);
   server_->start();
@@ -34,7 +38,7 @@ test_server::test_server(const std::function<void(config&)>& adjust) {
 test_server::~test_server() {
   stop();
   std::error_code ec;
-  std::filesystem::remove_all(root_, ec);
+  std::filesystem::remove_all(base_, ec);
 }
 
 void test_server::stop() {

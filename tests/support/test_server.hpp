@@ -21,6 +21,9 @@ class test_server {
   ~test_server();
 
   std::uint16_t port() const { return port_; }
+  // The `models` root (canonical) and the state directory, both removed with the server.
+  const std::filesystem::path& root() const { return models_; }
+  const std::filesystem::path& state_dir() const { return state_; }
   taskwire::server& get() { return *server_; }
   const config& cfg() const { return cfg_; }
 
@@ -30,7 +33,7 @@ class test_server {
   void stop();  // shutdown() then wait(); idempotent
 
  private:
-  std::filesystem::path root_;
+  std::filesystem::path base_, models_, state_;
   config cfg_;
   std::unique_ptr<taskwire::server> server_;
   std::uint16_t port_ = 0;

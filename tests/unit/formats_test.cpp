@@ -34,17 +34,24 @@ TEST(Safetensors, HeaderLengthMustFitTheFile) {
   auto file = make_safetensors({{"a", "F32", {1}}});
   EXPECT_TRUE(safetensors_header_length(file.substr(0, 9), file.size()));
   EXPECT_FALSE(safetensors_header_length(file.substr(0, 9), 20)) << "longer than the file";
-  EXPECT_FALSE(safetensors_header_length(std::string("\x01\0\0\0\0\0\0\0{", 9), 100)) << "too short";
+  EXPECT_FALSE(safetensors_header_length(std::string("\x01\0\0\0\0\0\0\0{", 9), 100))
+      << "too short";
   std::string huge("\0\0\0\0\0\0\x10\0{", 9);  // 2^52
   EXPECT_FALSE(safetensors_header_length(huge, 1ull << 60)) << "over the 100 MiB cap";
-  EXPECT_FALSE(safetensors_header_length(std::string("\x05\0\0\0\0\0\0\0[", 9), 100)) << "not an object";
+  EXPECT_FALSE(safetensors_header_length(std::string("\x05\0\0\0\0\0\0\0[", 9), 100))
+      << "not an object";
   EXPECT_FALSE(safetensors_header_length("short", 100));
 }
 
 TEST(Safetensors, EveryCorruptHeaderIsAFormatError) {
   const std::uint64_t data = 64;
   for (std::string bad : {
-           "{", "[]", "nope", R"({"__metadata__": 5})", R"({"t": 5})", R"({"t": {}})",
+           "{",
+           "[]",
+           "nope",
+           R"({"__metadata__": 5})",
+           R"({"t": 5})",
+           R"({"t": {}})",
            R"({"t": {"dtype": "F32", "shape": [2]}})",
            R"({"t": {"dtype": "F32", "shape": [2], "data_offsets": [0]}})",
            R"({"t": {"dtype": "F32", "shape": [-2], "data_offsets": [0, 8]}})",
@@ -60,15 +67,21 @@ TEST(Safetensors, EveryCorruptHeaderIsAFormatError) {
   std::string deep = R"({"__metadata__": )" + std::string(100, '[') + std::string(100, ']') + "}";
   EXPECT_THROW(parse_safetensors_header(deep, data), format_error);
   // An unknown dtype is allowed; only its size cannot be checked.
-  auto info = parse_safetensors_header(R"({"t": {"dtype": "F4X", "shape": [3], "data_offsets": [0, 5]}})", data);
+  auto info = parse_safetensors_header(
+      R"({"t": {"dtype": "F4X", "shape": [3], "data_offsets": [0, 5]}})", data);
   EXPECT_EQ(info.parameters, 3u);
 }
 
 TEST(Gguf, ValidFileSummary) {
-  auto file = make_gguf({{"general.architecture", "llama"}, {"general.name", "tiny"},
-                         {"general.file_type", 1u}, {"llama.context_length", 4096u},
-                         {"rope.scale", 1.5}, {"flag", true}, {"big", std::string(5000, 'x')}},
-                        {{"a", "F32", {4, 8}}, {"b", "F16", {16}}}, {"tokenizer.ggml.tokens", {"a", "b", "c"}});
+  auto file = make_gguf({{"general.architecture", "llama"},
+                         {"general.name", "tiny"},
+                         {"general.file_type", 1u},
+                         {"llama.context_length", 4096u},
+                         {"rope.scale", 1.5},
+                         {"flag", true},
+                         {"big", std::string(5000, 'x')}},
+                        {{"a", "F32", {4, 8}}, {"b", "F16", {16}}},
+                        {"tokenizer.ggml.tokens", {"a", "b", "c"}});
   auto info = parse_gguf(file);
   EXPECT_EQ(info.version, 3u);
   EXPECT_EQ(info.tensors, 2u);
@@ -85,16 +98,19 @@ TEST(Gguf, ValidFileSummary) {
 }
 
 TEST(Gguf, EveryTruncationIsAFormatError) {
-  auto file = make_gguf({{"general.architecture", "llama"}}, {{"a", "F32", {4}}}, {"toks", {"x", "y"}});
+  auto file =
+      make_gguf({{"general.architecture", "llama"}}, {{"a", "F32", {4}}}, {"toks", {"x", "y"}});
   // The header ends where the tensor infos do; every cut before that must fail cleanly.
   std::size_t header_end = file.size() - 16;
-  while (header_end > 0 && file[header_end - 1] == '\0') --header_end;
+  while (header_end > 0 && file[header_end - 1] == '\0')
+    --header_end;
   for (std::size_t cut = 0; cut + 8 < header_end; ++cut)
     EXPECT_THROW(parse_gguf(file.substr(0, cut)), format_error) << "cut at " << cut;
 }
 
 TEST(Gguf, HostileCountsAndLengthsAreRefused) {
-  auto with = [](std::uint32_t version, std::uint64_t tensors, std::uint64_t kvs, const std::string& rest) {
+  auto with = [](std::uint32_t version, std::uint64_t tensors, std::uint64_t kvs,
+                 const std::string& rest) {
     std::string f = "GGUF";
     f.append(reinterpret_cast<const char*>(&version), 4);
     f.append(reinterpret_cast<const char*>(&tensors), 8);
