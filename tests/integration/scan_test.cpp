@@ -49,7 +49,8 @@ struct run_result {
   json finished;
 };
 
-run_result run_task(ws_client& c, const std::string& task, const json& params, const std::string& id = "s") {
+run_result run_task(ws_client& c, const std::string& task, const json& params,
+                    const std::string& id = "s") {
   auto tid = submit(c, params, task, id);
   run_result r;
   EXPECT_FALSE(tid.empty()) << "not accepted: " << params.dump();
@@ -67,7 +68,8 @@ run_result run_task(ws_client& c, const std::string& task, const json& params, c
 
 std::map<std::string, json> by_path(const std::vector<json>& items) {
   std::map<std::string, json> out;
-  for (const auto& i : items) out[i.at("path").get<std::string>()] = i;
+  for (const auto& i : items)
+    out[i.at("path").get<std::string>()] = i;
   return out;
 }
 
@@ -79,7 +81,8 @@ class scan_test : public ::testing::Test {
     outside_ = root.parent_path() / "outside";
     fs::create_directories(outside_);
     write(outside_ / "secret.safetensors", formats::make_safetensors({{"s", "F32", {1}}}));
-    good_ = formats::make_safetensors({{"w", "F32", {4, 4}}, {"b", "F16", {4}}}, {{"title", "good"}});
+    good_ =
+        formats::make_safetensors({{"w", "F32", {4, 4}}, {"b", "F16", {4}}}, {{"title", "good"}});
     write(root / "checkpoints/good.safetensors", good_);
     write(root / "checkpoints/good.preview.png", "png");
     write(root / "loras/style.SAFETENSORS", formats::make_safetensors({{"x", "BF16", {2, 2}}}));
@@ -88,7 +91,8 @@ class scan_test : public ::testing::Test {
                              {{"t", "F16", {8, 8}}}, {"tokenizer.ggml.tokens", {"a", "b"}}));
     auto truncated = good_.substr(0, 20);
     write(root / "bad/truncated.safetensors", truncated);
-    write(root / "bad/corrupt.gguf", "GGUF\x03\0\0\0" + std::string(8, '\xff') + std::string(8, '\xff'));
+    write(root / "bad/corrupt.gguf",
+          "GGUF\x03\0\0\0" + std::string(8, '\xff') + std::string(8, '\xff'));
     write(root / "bad/torch.pt", std::string("PK\x03\x04", 4) + std::string(60, '\0'));
     write(root / "nested/a/b/deep.ckpt", std::string("\x80\x02", 2) + "pickle");
     write(root / "notes.txt", "not a model");
@@ -111,11 +115,13 @@ TEST_F(scan_test, ReportsEveryModelFileAndSurvivesEveryBadOne) {
   ASSERT_EQ(r.finished.at("status"), "succeeded") << r.finished.dump();
   auto items = by_path(r.items);
   std::set<std::string> paths;
-  for (const auto& [p, i] : items) paths.insert(p);
-  EXPECT_EQ(paths, (std::set<std::string>{"bad/corrupt.gguf", "bad/torch.pt", "bad/truncated.safetensors",
-                                          "checkpoints/good.safetensors", "escape.safetensors",
-                                          "link.safetensors", "llm/tiny.gguf", "loras/style.SAFETENSORS",
-                                          "nested/a/b/deep.ckpt", "pipe.safetensors"}));
+  for (const auto& [p, i] : items)
+    paths.insert(p);
+  EXPECT_EQ(paths,
+            (std::set<std::string>{"bad/corrupt.gguf", "bad/torch.pt", "bad/truncated.safetensors",
+                                   "checkpoints/good.safetensors", "escape.safetensors",
+                                   "link.safetensors", "llm/tiny.gguf", "loras/style.SAFETENSORS",
+                                   "nested/a/b/deep.ckpt", "pipe.safetensors"}));
   const auto& good = items["checkpoints/good.safetensors"];
   EXPECT_EQ(good.at("root"), "models");
   EXPECT_EQ(good.at("format"), "safetensors");
@@ -137,7 +143,8 @@ TEST_F(scan_test, ReportsEveryModelFileAndSurvivesEveryBadOne) {
   EXPECT_EQ(items["bad/torch.pt"].at("format"), "pytorch");
   EXPECT_EQ(items["nested/a/b/deep.ckpt"].at("format"), "pytorch");
   EXPECT_EQ(items["nested/a/b/deep.ckpt"].at("category"), "nested");
-  for (auto bad : {"bad/truncated.safetensors", "bad/corrupt.gguf", "escape.safetensors", "pipe.safetensors"})
+  for (auto bad :
+       {"bad/truncated.safetensors", "bad/corrupt.gguf", "escape.safetensors", "pipe.safetensors"})
     EXPECT_TRUE(items[bad].contains("error")) << bad << ": " << items[bad].dump();
   EXPECT_EQ(items["escape.safetensors"].dump().find("secret"), std::string::npos)
       << "nothing about the outside is told";
@@ -145,13 +152,15 @@ TEST_F(scan_test, ReportsEveryModelFileAndSurvivesEveryBadOne) {
   EXPECT_EQ(result.at("files"), 10);
   EXPECT_EQ(result.at("errors"), 4);
   ASSERT_FALSE(r.progress.empty());
-  EXPECT_EQ(r.progress.back().at("done"), r.progress.back().at("total")) << "the last progress is complete";
+  EXPECT_EQ(r.progress.back().at("done"), r.progress.back().at("total"))
+      << "the last progress is complete";
 }
 
 TEST_F(scan_test, PathsOutsideTheRootsAreRefused) {
   for (json params : {json{{"path", "../outside"}}, json{{"path", outside_.string()}},
                       json{{"path", "outside-dir"}}, json{{"path", "/etc"}}}) {
-    client_->send_json({{"type", "submit"}, {"id", "x"}, {"task", "scan_models"}, {"params", params}});
+    client_->send_json(
+        {{"type", "submit"}, {"id", "x"}, {"task", "scan_models"}, {"params", params}});
     auto e = client_->next_of("error", "x");
     ASSERT_TRUE(e) << params.dump();
     EXPECT_EQ(e->at("code"), "forbidden_path") << params.dump();
@@ -170,7 +179,8 @@ TEST_F(scan_test, PathsOutsideTheRootsAreRefused) {
                                         {{{"recursive", 1}}, "invalid_params"},
                                         {{{"extensions", json::array()}}, "invalid_params"},
                                         {{{"extensions", {1}}}, "invalid_params"}}) {
-    client_->send_json({{"type", "submit"}, {"id", "y"}, {"task", "scan_models"}, {"params", b.params}});
+    client_->send_json(
+        {{"type", "submit"}, {"id", "y"}, {"task", "scan_models"}, {"params", b.params}});
     auto e = client_->next_of("error", "y");
     ASSERT_TRUE(e) << b.params.dump();
     EXPECT_EQ(e->at("code"), b.code) << b.params.dump();
@@ -183,10 +193,13 @@ TEST_F(scan_test, OptionsNarrowTheScan) {
   EXPECT_EQ(r.items[0].at("path"), "checkpoints/good.safetensors");
   EXPECT_EQ(r.items[0].at("format"), "safetensors");
   EXPECT_FALSE(r.items[0].contains("tensors"));
-  r = run_task(*client_, "scan_models", {{"recursive", false}, {"extensions", {"SAFETENSORS"}}}, "b");
+  r = run_task(*client_, "scan_models", {{"recursive", false}, {"extensions", {"SAFETENSORS"}}},
+               "b");
   std::set<std::string> paths;
-  for (const auto& i : r.items) paths.insert(i.at("path"));
-  EXPECT_EQ(paths, (std::set<std::string>{"escape.safetensors", "link.safetensors", "pipe.safetensors"}));
+  for (const auto& i : r.items)
+    paths.insert(i.at("path"));
+  EXPECT_EQ(paths,
+            (std::set<std::string>{"escape.safetensors", "link.safetensors", "pipe.safetensors"}));
   r = run_task(*client_, "scan_models", {{"path", "llm/tiny.gguf"}}, "c");
   ASSERT_EQ(r.items.size(), 1u);
   EXPECT_EQ(r.items[0].at("path"), "llm/tiny.gguf");
@@ -210,7 +223,8 @@ TEST_F(scan_test, HashesMatchOpenSslAndTheCacheServesTheRescanWithoutReading) {
   timespec times[2] = {before.st_atim, before.st_mtim};
   ASSERT_EQ(::utimensat(AT_FDCWD, p.c_str(), times, 0), 0);
 
-  auto second = run_task(*client_, "scan_models", {{"path", "checkpoints"}, {"hash", "sha256"}}, "b");
+  auto second =
+      run_task(*client_, "scan_models", {{"path", "checkpoints"}, {"hash", "sha256"}}, "b");
   ASSERT_EQ(second.items.size(), 1u);
   EXPECT_EQ(second.items[0].at("cached"), true);
   EXPECT_EQ(second.items[0].at("sha256"), first.items[0].at("sha256")) << "the file was read again";
@@ -222,7 +236,8 @@ TEST_F(scan_test, HashesMatchOpenSslAndTheCacheServesTheRescanWithoutReading) {
 
   // A real change (the mtime moves) is noticed.
   ::utimensat(AT_FDCWD, p.c_str(), nullptr, 0);
-  auto third = run_task(*client_, "scan_models", {{"path", "checkpoints"}, {"hash", "sha256"}}, "c");
+  auto third =
+      run_task(*client_, "scan_models", {{"path", "checkpoints"}, {"hash", "sha256"}}, "c");
   ASSERT_EQ(third.items.size(), 1u);
   EXPECT_EQ(third.items[0].at("cached"), false);
   EXPECT_EQ(third.items[0].at("sha256"), openssl_sha256(read_all(p)));
@@ -248,7 +263,8 @@ TEST_F(scan_test, HashFilesMatchesOpenSslInParallel) {
   EXPECT_EQ(r.finished.at("result").at("files"), 6);
   ASSERT_FALSE(r.progress.empty());
   EXPECT_EQ(r.progress.back().at("done"), r.progress.back().at("total"));
-  for (const auto& pr : r.progress) EXPECT_LE(pr.at("done").get<std::uint64_t>(), pr.at("total").get<std::uint64_t>());
+  for (const auto& pr : r.progress)
+    EXPECT_LE(pr.at("done").get<std::uint64_t>(), pr.at("total").get<std::uint64_t>());
 }
 
 TEST_F(scan_test, HashFilesValidatesEveryPath) {
@@ -256,14 +272,16 @@ TEST_F(scan_test, HashFilesValidatesEveryPath) {
     json params;
     std::string code;
   };
-  for (const auto& b : std::vector<bad>{{{{"paths", json::array()}}, "invalid_params"},
-                                        {json::object(), "invalid_params"},
-                                        {{{"paths", {"checkpoints"}}}, "invalid_params"},
-                                        {{{"paths", {"checkpoints/good.safetensors"}}, {"algorithm", "md5"}}, "invalid_params"},
-                                        {{{"paths", {"nope.bin"}}}, "not_found"},
-                                        {{{"paths", {"../outside/secret.safetensors"}}}, "forbidden_path"},
-                                        {{{"paths", {"escape.safetensors"}}}, "forbidden_path"}}) {
-    client_->send_json({{"type", "submit"}, {"id", "h"}, {"task", "hash_files"}, {"params", b.params}});
+  for (const auto& b : std::vector<bad>{
+           {{{"paths", json::array()}}, "invalid_params"},
+           {json::object(), "invalid_params"},
+           {{{"paths", {"checkpoints"}}}, "invalid_params"},
+           {{{"paths", {"checkpoints/good.safetensors"}}, {"algorithm", "md5"}}, "invalid_params"},
+           {{{"paths", {"nope.bin"}}}, "not_found"},
+           {{{"paths", {"../outside/secret.safetensors"}}}, "forbidden_path"},
+           {{{"paths", {"escape.safetensors"}}}, "forbidden_path"}}) {
+    client_->send_json(
+        {{"type", "submit"}, {"id", "h"}, {"task", "hash_files"}, {"params", b.params}});
     auto e = client_->next_of("error", "h");
     ASSERT_TRUE(e) << b.params.dump();
     EXPECT_EQ(e->at("code"), b.code) << b.params.dump();
@@ -277,8 +295,9 @@ TEST_F(scan_test, CancelStopsInTheMiddleOfALargeFile) {
   { std::ofstream(big, std::ios::binary); }
   fs::resize_file(big, 8ull << 30);
   for (std::string task : {"hash_files", "scan_models"}) {
-    json params = task == "hash_files" ? json{{"paths", {"big/huge.safetensors"}}}
-                                       : json{{"path", "big"}, {"hash", "sha256"}, {"metadata", false}};
+    json params = task == "hash_files"
+                      ? json{{"paths", {"big/huge.safetensors"}}}
+                      : json{{"path", "big"}, {"hash", "sha256"}, {"metadata", false}};
     auto tid = submit(*client_, params, task, task);
     ASSERT_FALSE(tid.empty());
     // Wait until bytes of the file have been hashed, then cancel.
