@@ -82,10 +82,12 @@ class scan_job final : public job {
     examined_ = 1;
     auto name = o_.start.filename().string();
     if (!wanted(name)) return true;
-    std::set<std::string> siblings;
+    std::vector<std::string> siblings;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(o_.start.parent_path(), ec))
-      siblings.insert(e.path().filename().string());
+    for (fs::directory_iterator it(o_.start.parent_path(), ec), end; !ec && it != end;
+         it.increment(ec))
+      siblings.push_back(it->path().filename().string());
+    std::sort(siblings.begin(), siblings.end());
     auto slash = o_.start_rel.rfind('/');
     std::string dir_rel = slash == std::string::npos ? "" : o_.start_rel.substr(0, slash);
     return inspect(o_.start, dir_rel, name, siblings);
@@ -106,36 +108,50 @@ class scan_job final : public job {
       if (::stat(d.real.c_str(), &ds) != 0 || !visited.insert({ds.st_dev, ds.st_ino}).second)
         continue;
 
-      std::vector<std::string> names;
+      // readdir's file type comes with each entry: a file that is neither a model, a folder
+      // nor a symlink costs no system call at all.
+      std::vector<std::pair<std::string, fs::file_type>> entries;
       std::error_code ec;
-      for (fs::directory_iterator it(d.real, ec), end; !ec && it != end; it.increment(ec))
-        names.push_back(it->path().filename().string());
-      std::sort(names.begin(), names.end());
-      std::set<std::string> siblings(names.begin(), names.end());
+      for (fs::directory_iterator it(d.real, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code tec;
+        auto type = it->is_symlink(tec)     ? fs::file_type::symlink
+                    : it->is_directory(tec) ? fs::file_type::directory
+                                            : fs::file_type::regular;
+        entries.emplace_back(it->path().filename().string(), type);
+      }
+      std::sort(entries.begin(), entries.end());
+      std::vector<std::string> siblings;
+      siblings.reserve(entries.size());
+      for (const auto& e : entries)
+        siblings.push_back(e.first);
       std::vector<dir> subdirs;
-      for (const auto& name : names) {
+      for (const auto& [name, type] : entries) {
         if (ctx_->stop_requested()) return false;
         ++examined_;
-        auto path = d.real / name;
-        auto rel = join(d.rel, name);
-        auto lst = fs::symlink_status(path, ec);
-        if (ec) continue;
-        fs::path target = path;
-        if (fs::is_symlink(lst)) {
-          if (!o_.cfg.follow_symlinks) continue;
-          target = fs::canonical(path, ec);
-          if (ec || !paths::owner(o_.cfg, target)) {
-            // A link that is broken or leads out of the roots is never followed; a model-named
-            // one is reported without saying where it points.
-            if (wanted(name))
-              report_error(rel, name, d.rel, siblings,
-                           ec ? "broken symlink" : "symlink leads outside the configured roots");
+        if (type == fs::file_type::regular) {  // or a FIFO, socket, device: inspect() tells
+          if (!wanted(name)) {
+            tick();
             continue;
           }
+          if (!inspect(d.real / name, d.rel, name, siblings)) return false;
+          continue;
         }
-        auto st = fs::status(target, ec);
-        if (ec) continue;
-        if (fs::is_directory(st)) {
+        auto rel = join(d.rel, name);
+        if (type == fs::file_type::directory) {
+          if (o_.recursive) subdirs.push_back({d.real / name, rel});
+          continue;
+        }
+        if (!o_.cfg.follow_symlinks) continue;
+        auto target = fs::canonical(d.real / name, ec);
+        if (ec || !paths::owner(o_.cfg, target)) {
+          // A link that is broken or leads out of the roots is never followed; a model-named
+          // one is reported without saying where it points.
+          if (wanted(name))
+            report_error(rel, name, d.rel, siblings,
+                         ec ? "broken symlink" : "symlink leads outside the configured roots");
+          continue;
+        }
+        if (fs::is_directory(target, ec)) {
           if (o_.recursive) subdirs.push_back({target, rel});
         } else if (wanted(name)) {
           if (!inspect(target, d.rel, name, siblings)) return false;
@@ -151,7 +167,7 @@ class scan_job final : public job {
   }
 
   json base_item(const std::string& rel, const std::string& name, const std::string& dir_rel,
-                 const std::set<std::string>& siblings) const {
+                 const std::vector<std::string>& siblings) const {
     json item = {{"path", rel}, {"root", o_.root->name}};
     auto slash = rel.find('/');
     item["category"] = slash == std::string::npos ? json(nullptr) : json(rel.substr(0, slash));
@@ -159,7 +175,7 @@ class scan_job final : public job {
     auto stem = dot == std::string::npos ? name : name.substr(0, dot);
     item["preview"] = nullptr;
     for (const char* suffix : preview_suffixes)
-      if (siblings.count(stem + suffix)) {
+      if (std::binary_search(siblings.begin(), siblings.end(), stem + suffix)) {
         item["preview"] = join(dir_rel, stem + suffix);
         break;
       }
@@ -167,7 +183,7 @@ class scan_job final : public job {
   }
 
   void report_error(const std::string& rel, const std::string& name, const std::string& dir_rel,
-                    const std::set<std::string>& siblings, const std::string& why) {
+                    const std::vector<std::string>& siblings, const std::string& why) {
     auto item = base_item(rel, name, dir_rel, siblings);
     item["format"] = "unknown";
     item["error"] = why;
@@ -179,7 +195,7 @@ class scan_job final : public job {
 
   // False when the task was stopped part-way through a hash.
   bool inspect(const fs::path& real, const std::string& dir_rel, const std::string& name,
-               const std::set<std::string>& siblings) {
+               const std::vector<std::string>& siblings) {
     auto rel = join(dir_rel, name);
     auto item = base_item(rel, name, dir_rel, siblings);
     auto ext = lower(fs::path(name).extension().string());
