@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
-// At most one `true` per interval, from any number of threads: paces progress events.
+// At most one `true` per interval, from any number of threads, the first one interval after
+// construction: paces progress events (the task's opening and closing progress are its own).
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -20,7 +21,7 @@ class throttle {
 
  private:
   const std::int64_t every_ns_;
-  std::atomic<std::int64_t> last_{0};
+  std::atomic<std::int64_t> last_{std::chrono::steady_clock::now().time_since_epoch().count()};
 };
 
 }  // namespace taskwire

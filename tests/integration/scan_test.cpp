@@ -314,6 +314,30 @@ TEST_F(scan_test, CancelStopsInTheMiddleOfALargeFile) {
   }
 }
 
+TEST_F(scan_test, ConcurrentScansShareTheCacheSafely) {
+  for (int i = 0; i < 4; ++i)
+    client_->send_json({{"type", "submit"},
+                        {"id", "c" + std::to_string(i)},
+                        {"task", "scan_models"},
+                        {"params", {{"hash", "sha256"}}}});
+  std::map<std::string, int> items;
+  int finished = 0;
+  while (finished < 4) {
+    auto e = client_->next(30s);
+    ASSERT_TRUE(e);
+    if (e->at("type") == "item") ++items[e->at("task_id").get<std::string>()];
+    if (e->at("type") == "finished") {
+      EXPECT_EQ(e->at("status"), "succeeded") << e->dump();
+      ++finished;
+    }
+  }
+  for (const auto& [tid, n] : items)
+    EXPECT_EQ(n, 10) << tid;
+  auto again = run_task(*client_, "scan_models", {{"hash", "sha256"}}, "after");
+  // Every readable model file is now cached; the ones with errors are never cached.
+  EXPECT_EQ(again.finished.at("result").at("cached"), 6);
+}
+
 TEST(ScanCache, ACorruptCacheMeansAnUncachedScanNotAFailure) {
   test_server srv;
   write(srv.root() / "m.safetensors", formats::make_safetensors({{"w", "F32", {2}}}));
