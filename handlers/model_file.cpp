@@ -24,7 +24,7 @@ std::string errno_text(const char* what) {
 
 }  // namespace
 
-readable_file::readable_file(const std::filesystem::path& path) {
+readable_file::readable_file(const std::string& path) {
   // O_NONBLOCK: opening a FIFO named like a model must not hang the worker.
   fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) throw io_failure(errno_text("cannot open"));

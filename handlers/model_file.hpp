@@ -24,7 +24,7 @@ class io_failure : public std::runtime_error {
 class readable_file {
  public:
   // Throws io_failure, also when the path is not a regular file.
-  explicit readable_file(const std::filesystem::path& path);
+  explicit readable_file(const std::string& path);
   ~readable_file();
   readable_file(const readable_file&) = delete;
   readable_file& operator=(const readable_file&) = delete;

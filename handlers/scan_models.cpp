@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "handlers/scan_models.hpp"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -29,6 +30,28 @@ std::string lower(std::string s) {
   for (auto& c : s)
     c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   return s;
+}
+
+// Names and types of a folder's entries (DT_UNKNOWN resolved with lstat); empty when unreadable.
+std::vector<std::pair<std::string, fs::file_type>> list_dir(const std::string& dir) {
+  std::vector<std::pair<std::string, fs::file_type>> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return out;
+  while (auto* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    unsigned char t = e->d_type;
+    if (t == DT_UNKNOWN) {
+      struct stat st {};
+      if (::lstat((dir + "/" + e->d_name).c_str(), &st) != 0) continue;
+      t = S_ISLNK(st.st_mode) ? DT_LNK : S_ISDIR(st.st_mode) ? DT_DIR : DT_REG;
+    }
+    out.emplace_back(std::string(name), t == DT_LNK   ? fs::file_type::symlink
+                                        : t == DT_DIR ? fs::file_type::directory
+                                                      : fs::file_type::regular);
+  }
+  ::closedir(d);
+  return out;
 }
 
 std::string join(const std::string& dir_rel, const std::string& name) {
@@ -90,15 +113,15 @@ class scan_job final : public job {
     std::sort(siblings.begin(), siblings.end());
     auto slash = o_.start_rel.rfind('/');
     std::string dir_rel = slash == std::string::npos ? "" : o_.start_rel.substr(0, slash);
-    return inspect(o_.start, dir_rel, name, siblings);
+    return inspect(o_.start.native(), dir_rel, name, siblings);
   }
 
   bool walk() {
     struct dir {
-      fs::path real;
+      std::string real;
       std::string rel;
     };
-    std::vector<dir> stack{{o_.start, o_.start_rel}};
+    std::vector<dir> stack{{o_.start.native(), o_.start_rel}};
     std::set<std::pair<dev_t, ino_t>> visited;  // loop detection through symlinks
     while (!stack.empty()) {
       if (ctx_->stop_requested()) return false;
@@ -108,23 +131,16 @@ class scan_job final : public job {
       if (::stat(d.real.c_str(), &ds) != 0 || !visited.insert({ds.st_dev, ds.st_ino}).second)
         continue;
 
-      // readdir's file type comes with each entry: a file that is neither a model, a folder
-      // nor a symlink costs no system call at all.
-      std::vector<std::pair<std::string, fs::file_type>> entries;
-      std::error_code ec;
-      for (fs::directory_iterator it(d.real, ec), end; !ec && it != end; it.increment(ec)) {
-        std::error_code tec;
-        auto type = it->is_symlink(tec)     ? fs::file_type::symlink
-                    : it->is_directory(tec) ? fs::file_type::directory
-                                            : fs::file_type::regular;
-        entries.emplace_back(it->path().filename().string(), type);
-      }
+      // readdir gives each name with its type: a file that is neither a model, a folder nor a
+      // symlink costs no system call and no path object at all.
+      auto entries = list_dir(d.real);
       std::sort(entries.begin(), entries.end());
       std::vector<std::string> siblings;
       siblings.reserve(entries.size());
       for (const auto& e : entries)
         siblings.push_back(e.first);
       std::vector<dir> subdirs;
+      std::error_code ec;
       for (const auto& [name, type] : entries) {
         if (ctx_->stop_requested()) return false;
         ++examined_;
@@ -133,16 +149,16 @@ class scan_job final : public job {
             tick();
             continue;
           }
-          if (!inspect(d.real / name, d.rel, name, siblings)) return false;
+          if (!inspect(d.real + "/" + name, d.rel, name, siblings)) return false;
           continue;
         }
         auto rel = join(d.rel, name);
         if (type == fs::file_type::directory) {
-          if (o_.recursive) subdirs.push_back({d.real / name, rel});
+          if (o_.recursive) subdirs.push_back({d.real + "/" + name, rel});
           continue;
         }
         if (!o_.cfg.follow_symlinks) continue;
-        auto target = fs::canonical(d.real / name, ec);
+        auto target = fs::canonical(d.real + "/" + name, ec);
         if (ec || !paths::owner(o_.cfg, target)) {
           // A link that is broken or leads out of the roots is never followed; a model-named
           // one is reported without saying where it points.
@@ -152,9 +168,9 @@ class scan_job final : public job {
           continue;
         }
         if (fs::is_directory(target, ec)) {
-          if (o_.recursive) subdirs.push_back({target, rel});
+          if (o_.recursive) subdirs.push_back({target.native(), rel});
         } else if (wanted(name)) {
-          if (!inspect(target, d.rel, name, siblings)) return false;
+          if (!inspect(target.native(), d.rel, name, siblings)) return false;
         } else {
           tick();
         }
@@ -194,11 +210,12 @@ class scan_job final : public job {
   }
 
   // False when the task was stopped part-way through a hash.
-  bool inspect(const fs::path& real, const std::string& dir_rel, const std::string& name,
+  bool inspect(const std::string& real, const std::string& dir_rel, const std::string& name,
                const std::vector<std::string>& siblings) {
     auto rel = join(dir_rel, name);
     auto item = base_item(rel, name, dir_rel, siblings);
-    auto ext = lower(fs::path(name).extension().string());
+    auto dot = name.rfind('.');
+    auto ext = dot == std::string::npos ? std::string() : lower(name.substr(dot));
     struct stat st {};
     if (::stat(real.c_str(), &st) != 0) {
       report_error(rel, name, dir_rel, siblings, "cannot stat the file");

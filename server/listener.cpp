@@ -58,6 +58,10 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
     });
     return;
   }
+  // Frames are small and latency matters (a reply, the last event of a task): without this,
+  // Nagle holds a frame until the peer's delayed ACK, up to 40 ms later.
+  error_code nd;
+  socket.set_option(tcp::no_delay(true), nd);
   start_http_session(std::move(socket), app_);
   do_accept();
 }
