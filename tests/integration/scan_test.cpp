@@ -179,11 +179,7 @@ TEST_F(scan_test, PathsOutsideTheRootsAreRefused) {
                                         {{{"recursive", 1}}, "invalid_params"},
                                         {{{"extensions", json::array()}}, "invalid_params"},
                                         {{{"extensions", {1}}}, "invalid_params"}}) {
-    client_->send_json(
-        {{"type", "submit"}, {"id", "y"}, {"task", "scan_models"}, {"params", b.params}});
-    auto e = client_->next_of("error", "y");
-    ASSERT_TRUE(e) << b.params.dump();
-    EXPECT_EQ(e->at("code"), b.code) << b.params.dump();
+    EXPECT_EQ(submit_error(*client_, "scan_models", b.params), b.code) << b.params.dump();
   }
 }
 
@@ -280,11 +276,7 @@ TEST_F(scan_test, HashFilesValidatesEveryPath) {
            {{{"paths", {"nope.bin"}}}, "not_found"},
            {{{"paths", {"../outside/secret.safetensors"}}}, "forbidden_path"},
            {{{"paths", {"escape.safetensors"}}}, "forbidden_path"}}) {
-    client_->send_json(
-        {{"type", "submit"}, {"id", "h"}, {"task", "hash_files"}, {"params", b.params}});
-    auto e = client_->next_of("error", "h");
-    ASSERT_TRUE(e) << b.params.dump();
-    EXPECT_EQ(e->at("code"), b.code) << b.params.dump();
+    EXPECT_EQ(submit_error(*client_, "hash_files", b.params), b.code) << b.params.dump();
   }
 }
 

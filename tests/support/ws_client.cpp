@@ -205,6 +205,16 @@ void ws_client::close() {
   wait_closed(5s);
 }
 
+std::string submit_error(ws_client& c, const std::string& task, const nlohmann::json& params) {
+  c.send_json({{"type", "submit"}, {"id", "refused?"}, {"task", task}, {"params", params}});
+  for (;;) {
+    auto r = c.next();
+    if (!r) return "";
+    if (r->value("id", "") != "refused?") continue;
+    return r->at("type") == "error" ? r->at("code").get<std::string>() : "";
+  }
+}
+
 std::string submit(ws_client& c, const nlohmann::json& params, const std::string& task,
                    const std::string& id) {
   c.send_json({{"type", "submit"}, {"id", id}, {"task", task}, {"params", params}});

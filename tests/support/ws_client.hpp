@@ -61,7 +61,10 @@ class ws_client {
   std::unique_ptr<impl> impl_;
 };
 
-// Reads the hello, submits, and returns the task id from the accepted reply.
+// Submits and returns the code of the error reply ("" when it was accepted or nothing came).
+std::string submit_error(ws_client& c, const std::string& task, const nlohmann::json& params);
+
+// Submits and returns the task id from the accepted reply.
 std::string submit(ws_client& c, const nlohmann::json& params, const std::string& task = "ticker",
                    const std::string& id = "s");
 
