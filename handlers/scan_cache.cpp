@@ -3,8 +3,10 @@
 
 #include <sqlite3.h>
 
+#include <ctime>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "server/log.hpp"
 
@@ -32,6 +34,20 @@ std::unique_ptr<scan_cache> scan_cache::open(const std::string& state_dir) {
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
   auto path = (std::filesystem::path(state_dir) / "taskwire.db").string();
+  bool not_a_database = false;
+  if (auto c = try_open(path, not_a_database)) return c;
+  if (!not_a_database) return nullptr;
+  // A damaged cache is only lost work: keep it for a post-mortem and start a new one.
+  auto aside = path + ".corrupt-" + std::to_string(std::time(nullptr));
+  std::filesystem::rename(path, aside, ec);
+  for (const char* suffix : {"-wal", "-shm"})
+    std::filesystem::remove(path + suffix, ec);
+  log::warn("scan cache was not a usable database: moved aside, starting a new one",
+            {{"path", path}, {"moved_to", aside}});
+  return try_open(path, not_a_database);
+}
+
+std::unique_ptr<scan_cache> scan_cache::try_open(const std::string& path, bool& not_a_database) {
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(
       path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
@@ -47,8 +63,11 @@ std::unique_ptr<scan_cache> scan_cache::open(const std::string& state_dir) {
   char* err = nullptr;
   if (sqlite3_exec(db, setup, nullptr, nullptr, &err) != SQLITE_OK ||
       sqlite3_exec(db, schema, nullptr, nullptr, &err) != SQLITE_OK || !c->prepare()) {
-    log::warn("scan cache unusable (corrupt or not a database?), scanning without it",
-              {{"path", path}, {"error", err ? err : sqlite3_errmsg(db)}});
+    int code = sqlite3_errcode(db) & 0xff;
+    not_a_database = code == SQLITE_NOTADB || code == SQLITE_CORRUPT;
+    if (!not_a_database)
+      log::warn("scan cache unusable, scanning without it",
+                {{"path", path}, {"error", err ? err : sqlite3_errmsg(db)}});
     sqlite3_free(err);
     return nullptr;
   }
@@ -132,6 +151,37 @@ void scan_cache::store(const key& k, const entry& e) {
   if (sqlite3_step(upsert_) != SQLITE_DONE) return fail("store");
   sqlite3_reset(upsert_);
   if (++pending_ >= batch_size) flush();
+}
+
+void scan_cache::prune(const std::string& root, const std::string& prefix,
+                       const std::function<bool(const std::string&)>& keep) {
+  if (broken_) return;
+  flush();
+  sqlite3_stmt* q = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT rel FROM files WHERE root=?", -1, &q, nullptr) != SQLITE_OK)
+    return fail("prune");
+  sqlite3_bind_text(q, 1, root.data(), static_cast<int>(root.size()), SQLITE_STATIC);
+  std::vector<std::string> gone;
+  while (sqlite3_step(q) == SQLITE_ROW) {
+    std::string rel(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+    bool under = prefix.empty() || rel.rfind(prefix + "/", 0) == 0;
+    if (under && !keep(rel)) gone.push_back(std::move(rel));
+  }
+  sqlite3_finalize(q);
+  if (gone.empty()) return;
+  sqlite3_stmt* del = nullptr;
+  if (sqlite3_prepare_v2(db_, "DELETE FROM files WHERE root=? AND rel=?", -1, &del, nullptr) !=
+      SQLITE_OK)
+    return fail("prune");
+  sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  for (const auto& rel : gone) {
+    sqlite3_reset(del);
+    sqlite3_bind_text(del, 1, root.data(), static_cast<int>(root.size()), SQLITE_STATIC);
+    sqlite3_bind_text(del, 2, rel.data(), static_cast<int>(rel.size()), SQLITE_STATIC);
+    sqlite3_step(del);
+  }
+  sqlite3_finalize(del);
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) fail("prune");
 }
 
 void scan_cache::flush() {

@@ -5,6 +5,7 @@
 // unchanged file reads nothing but its stat. One connection per scan, so concurrent scans are
 // safe; any database error turns the cache off for that scan with a warning, never fails it.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -29,7 +30,8 @@ class scan_cache {
     std::optional<nlohmann::json> summary;  // {"format":..., header fields...}
   };
 
-  // nullptr, with a warning logged, when the database cannot be opened or is not a database.
+  // nullptr, with a warning logged, when the database cannot be opened. A file that is not a
+  // database (or is corrupt) is moved aside as taskwire.db.corrupt-<time> and a new one made.
   static std::unique_ptr<scan_cache> open(const std::string& state_dir);
   ~scan_cache();
   scan_cache(const scan_cache&) = delete;
@@ -39,10 +41,15 @@ class scan_cache {
   std::optional<entry> lookup(const key& k);
   void store(const key& k, const entry& e);
   void flush();  // commits what store() batched
+  // Forgets the files of `root` under `prefix` ("" = all) for which `keep(rel)` says false:
+  // after a complete scan, the ones it did not see any more.
+  void prune(const std::string& root, const std::string& prefix,
+             const std::function<bool(const std::string& rel)>& keep);
   bool usable() const { return !broken_; }
 
  private:
   explicit scan_cache(sqlite3* db) : db_(db) {}
+  static std::unique_ptr<scan_cache> try_open(const std::string& path, bool& not_a_database);
   bool prepare();
   void fail(const char* what);
 

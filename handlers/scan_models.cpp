@@ -81,7 +81,16 @@ class scan_job final : public job {
     std::error_code ec;
     auto st = fs::status(o_.start, ec);
     if (ec) throw task_failure("not_found", "the path no longer exists");
-    bool ok = fs::is_directory(st) ? walk() : single_file();
+    bool is_dir = fs::is_directory(st);
+    bool ok = is_dir ? walk() : single_file();
+    if (cache_ && ok && is_dir && o_.recursive) {
+      // A complete walk saw every model file under the start: entries for the others are gone.
+      cache_->prune(o_.root->name, o_.start_rel, [this](const std::string& rel) {
+        auto slash = rel.rfind('/');
+        return seen_.count(rel) > 0 ||
+               !wanted(slash == std::string::npos ? rel : rel.substr(slash + 1));
+      });
+    }
     if (cache_) cache_->flush();
     if (!ok) return step::stopped();
     ctx.progress(examined_, examined_);
@@ -286,6 +295,7 @@ class scan_job final : public job {
   }
 
   bool emit(const json& item, off_t size) {
+    if (cache_) seen_.insert(item.at("path").get<std::string>());
     ++files_;
     if (item.contains("error"))
       ++errors_;
@@ -299,6 +309,7 @@ class scan_job final : public job {
   scan_options o_;
   task_context* ctx_ = nullptr;
   std::unique_ptr<scan_cache> cache_;
+  std::unordered_set<std::string> seen_;  // items reported, for pruning the cache afterwards
   throttle progress_due_{std::chrono::milliseconds(100)};
   std::uint64_t examined_ = 0, files_ = 0, bytes_ = 0, errors_ = 0, cached_ = 0;
 };

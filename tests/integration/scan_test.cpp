@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -330,10 +331,28 @@ TEST_F(scan_test, ConcurrentScansShareTheCacheSafely) {
   EXPECT_EQ(again.finished.at("result").at("cached"), 6);
 }
 
-TEST(ScanCache, ACorruptCacheMeansAnUncachedScanNotAFailure) {
+TEST(ScanCache, ACorruptCacheIsMovedAsideAndTheScanGoesOn) {
   test_server srv;
   write(srv.root() / "m.safetensors", formats::make_safetensors({{"w", "F32", {2}}}));
   write(srv.state_dir() / "taskwire.db", std::string(4096, 'x'));
+  auto c = srv.connect("alice");
+  auto first = run_task(*c, "scan_models", json::object(), "r0");
+  EXPECT_EQ(first.finished.at("status"), "succeeded");
+  ASSERT_EQ(first.items.size(), 1u);
+  EXPECT_EQ(first.items[0].at("cached"), false);
+  auto second = run_task(*c, "scan_models", json::object(), "r1");
+  ASSERT_EQ(second.items.size(), 1u);
+  EXPECT_EQ(second.items[0].at("cached"), true) << "a new cache was started";
+  int kept = 0;
+  for (const auto& e : fs::directory_iterator(srv.state_dir()))
+    kept += e.path().filename().string().rfind("taskwire.db.corrupt-", 0) == 0;
+  EXPECT_EQ(kept, 1) << "the damaged file is kept for a post-mortem";
+}
+
+TEST(ScanCache, AnUnopenableCacheMeansAnUncachedScanNotAFailure) {
+  test_server srv;
+  write(srv.root() / "m.safetensors", formats::make_safetensors({{"w", "F32", {2}}}));
+  fs::create_directories(srv.state_dir() / "taskwire.db");  // a folder where the file should be
   auto c = srv.connect("alice");
   for (int round = 0; round < 2; ++round) {
     auto r = run_task(*c, "scan_models", json::object(), "r" + std::to_string(round));
@@ -341,6 +360,43 @@ TEST(ScanCache, ACorruptCacheMeansAnUncachedScanNotAFailure) {
     ASSERT_EQ(r.items.size(), 1u);
     EXPECT_EQ(r.items[0].at("cached"), false);
   }
+}
+
+// The rows of the scan cache, read straight from the database.
+std::set<std::string> cached_rels(const fs::path& state_dir) {
+  std::set<std::string> out;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2((state_dir / "taskwire.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+      SQLITE_OK) {
+    sqlite3_stmt* q = nullptr;
+    sqlite3_prepare_v2(db, "SELECT rel FROM files", -1, &q, nullptr);
+    while (q && sqlite3_step(q) == SQLITE_ROW)
+      out.insert(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)));
+    sqlite3_finalize(q);
+  }
+  sqlite3_close(db);
+  return out;
+}
+
+TEST(ScanCache, ACompleteScanForgetsDeletedFilesAndKeepsWhatItDidNotLookAt) {
+  test_server srv;
+  write(srv.root() / "a/one.safetensors", formats::make_safetensors({{"w", "F32", {2}}}));
+  write(srv.root() / "a/two.gguf", formats::make_gguf({}, {{"t", "F32", {2}}}));
+  write(srv.root() / "b/three.safetensors", formats::make_safetensors({{"w", "F32", {2}}}));
+  auto c = srv.connect("alice");
+  run_task(*c, "scan_models", json::object(), "r0");
+  EXPECT_EQ(cached_rels(srv.state_dir()),
+            (std::set<std::string>{"a/one.safetensors", "a/two.gguf", "b/three.safetensors"}));
+  fs::remove(srv.root() / "a/one.safetensors");
+  fs::remove(srv.root() / "b/three.safetensors");
+  // Neither a scan for .gguf only nor one of folder `a` may forget b/three: they did not look.
+  run_task(*c, "scan_models", {{"extensions", {".gguf"}}}, "r1");
+  EXPECT_EQ(cached_rels(srv.state_dir()).size(), 3u);
+  run_task(*c, "scan_models", {{"path", "a"}}, "r2");
+  EXPECT_EQ(cached_rels(srv.state_dir()),
+            (std::set<std::string>{"a/two.gguf", "b/three.safetensors"}));
+  run_task(*c, "scan_models", json::object(), "r3");
+  EXPECT_EQ(cached_rels(srv.state_dir()), (std::set<std::string>{"a/two.gguf"}));
 }
 
 TEST(ScanCache, NoCacheTurnsItOff) {
