@@ -190,6 +190,12 @@ std::string describe_config(const config& cfg) {
   j["state_dir"] = cfg.state_dir;
   j["cache"] = cfg.cache;
   j["follow_symlinks"] = cfg.follow_symlinks;
+  j["max_connections"] = cfg.max_connections;
+  j["max_connections_per_ip"] = cfg.max_connections_per_ip;
+  j["max_messages_per_s"] = cfg.max_messages_per_s;
+  j["message_burst"] = cfg.message_burst;
+  j["allowed_origins"] = cfg.allowed_origins;
+  j["default_task_timeout_ms"] = cfg.default_task_timeout_ms;
   return j.dump(2) + "\n";
 }
 

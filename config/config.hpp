@@ -38,6 +38,12 @@ struct config {
   std::string state_dir = "./var";  // the scan cache lives here (taskwire.db)
   bool cache = true;
   bool follow_symlinks = true;  // in scans, and only to targets inside a root
+  std::size_t max_connections = 10000;
+  std::size_t max_connections_per_ip = 1000;
+  double max_messages_per_s = 200;  // per connection, token bucket
+  double message_burst = 400;
+  std::vector<std::string> allowed_origins;  // empty: same-origin and non-browser clients only
+  std::int64_t default_task_timeout_ms = 0;  // 0: none
 };
 
 // Bad configuration: the message names the key or flag and what is wrong with it.

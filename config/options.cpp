@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <system_error>
@@ -72,6 +73,28 @@ std::string to_string(const raw_value& v) {
     return v.json->get<std::string>();
   }
   return v.text;
+}
+
+// A JSON list of strings, or comma-separated text.
+std::vector<std::string> to_list(const raw_value& v) {
+  std::vector<std::string> out;
+  if (v.json) {
+    if (!v.json->is_array()) bad(v, "must be a list of strings");
+    for (const auto& x : *v.json) {
+      if (!x.is_string() || x.get<std::string>().empty())
+        bad(v, "must be a list of non-empty strings");
+      out.push_back(x.get<std::string>());
+    }
+    return out;
+  }
+  std::size_t start = 0;
+  while (start <= v.text.size()) {
+    auto comma = v.text.find(',', start);
+    if (comma == std::string::npos) comma = v.text.size();
+    if (comma > start) out.push_back(v.text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
 }
 
 std::vector<root_dir> to_roots(const raw_value& v) {
@@ -164,6 +187,39 @@ const std::vector<option> table = {
      [](config& c, const raw_value& v) { c.cache = to_bool(v); }},
     {"follow_symlinks", "true", "follow symlinks in scans (only to targets inside a root)", true,
      [](config& c, const raw_value& v) { c.follow_symlinks = to_bool(v); }},
+    {"max_connections", "10000", "WebSocket connections in all; past it upgrades get HTTP 503",
+     false,
+     [](config& c, const raw_value& v) {
+       c.max_connections = static_cast<std::size_t>(to_int(v, 1, 10000000));
+     }},
+    {"max_connections_per_ip", "1000", "WebSocket connections from one address; past it HTTP 503",
+     false,
+     [](config& c, const raw_value& v) {
+       c.max_connections_per_ip = static_cast<std::size_t>(to_int(v, 1, 10000000));
+     }},
+    {"max_messages_per_s", "200",
+     "client messages per second per connection (rate_limited past it)", false,
+     [](config& c, const raw_value& v) { c.max_messages_per_s = to_double(v, 0.001, 1e9); }},
+    {"message_burst", "400",
+     "client messages a connection may send at once before the rate applies", false,
+     [](config& c, const raw_value& v) { c.message_burst = to_double(v, 1, 1e9); }},
+    {"auth_token_file", "(none)",
+     "read auth_token from this file (surrounding white space dropped)", false,
+     [](config& c, const raw_value& v) {
+       auto path = to_string(v);
+       std::ifstream in(path, std::ios::binary);
+       if (!in) bad(v, "cannot read '" + path + "'");
+       std::string token((std::istreambuf_iterator<char>(in)), {});
+       auto b = token.find_first_not_of(" \t\r\n");
+       auto e = token.find_last_not_of(" \t\r\n");
+       if (b == std::string::npos) bad(v, "'" + path + "' holds no token");
+       c.auth_token = token.substr(b, e - b + 1);
+     }},
+    {"allowed_origins", "(none)",
+     "browser Origins allowed to connect, e.g. https://ui.example (same-origin always is)", false,
+     [](config& c, const raw_value& v) { c.allowed_origins = to_list(v); }},
+    {"default_task_timeout_ms", "0", "timeout_ms for submits that give none (0: no timeout)", false,
+     [](config& c, const raw_value& v) { c.default_task_timeout_ms = to_int(v, 0, 1LL << 31); }},
     {"log_level", "info", "debug, info, warn or error", false,
      [](config& c, const raw_value& v) {
        c.log_level = to_string(v);

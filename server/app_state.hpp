@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "handlers/registry.hpp"
+#include "server/connection_limits.hpp"
 #include "server/metrics.hpp"
 #include "workers/task_registry.hpp"
 #include "workers/task_runner.hpp"
@@ -24,6 +25,7 @@ struct app_state {
   hub& router;
   const std::string server_name;
   const std::vector<std::string> root_names;
+  const std::shared_ptr<connection_limits> limits;  // shared: sessions give slots back late
   std::atomic<bool> ready{false};
   std::atomic<bool> draining{false};
 };

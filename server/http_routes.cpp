@@ -93,6 +93,7 @@ reply handle(std::string_view method, std::string_view target, std::string_view 
 }
 
 upgrade_decision check_upgrade(std::string_view target, std::string_view authorization,
+                               std::string_view origin, std::string_view host,
                                const app_state& app) {
   upgrade_decision d;
   auto parts = split_target(target);
@@ -107,6 +108,17 @@ upgrade_decision check_upgrade(std::string_view target, std::string_view authori
   if (parts.client_id && !parts.client_id->empty() && !valid_client_id(*parts.client_id)) {
     d.refusal = {400, "text/plain; charset=utf-8", "client_id must match [A-Za-z0-9_.-]{1,64}\n"};
     return d;
+  }
+  if (!origin.empty()) {
+    bool same = !host.empty() && (origin == "http://" + std::string(host) ||
+                                  origin == "https://" + std::string(host));
+    bool listed = false;
+    for (const auto& o : app.cfg.allowed_origins)
+      listed = listed || origin == o;
+    if (!same && !listed) {
+      d.refusal = {403, "text/plain; charset=utf-8", "origin not allowed\n"};
+      return d;
+    }
   }
   if (app.draining) {
     d.refusal = {503, "text/plain; charset=utf-8", "shutting down\n"};

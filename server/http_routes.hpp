@@ -25,7 +25,10 @@ struct upgrade_decision {
   std::string client_id;  // when allowed: given, or a new UUID
 };
 
+// `origin` and `host` are the request's headers ("" when absent): a browser's Origin must be the
+// page's own host or one of allowed_origins (403 otherwise); a client without Origin is fine.
 upgrade_decision check_upgrade(std::string_view target, std::string_view authorization,
+                               std::string_view origin, std::string_view host,
                                const app_state& app);
 
 bool valid_client_id(std::string_view id);

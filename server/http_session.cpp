@@ -52,11 +52,19 @@ class http_session : public std::enable_shared_from_this<http_session> {
     std::string_view target(req.target().data(), req.target().size());
 
     if (websocket::is_upgrade(req)) {
-      auto d = routes::check_upgrade(target, auth_sv, app_);
+      auto origin = req[http::field::origin];
+      auto host = req[http::field::host];
+      auto d = routes::check_upgrade(target, auth_sv, {origin.data(), origin.size()},
+                                     {host.data(), host.size()}, app_);
       if (d.allowed) {
-        start_websocket_session(std::move(stream_), parser_->release(), app_,
-                                std::move(d.client_id));
-        return;
+        error_code ec;
+        auto ip = stream_.socket().remote_endpoint(ec).address().to_string();
+        if (auto slot = app_.limits->try_acquire(ip)) {
+          start_websocket_session(std::move(stream_), parser_->release(), app_,
+                                  std::move(d.client_id), std::move(slot));
+          return;
+        }
+        d.refusal = {503, "text/plain; charset=utf-8", "too many connections\n"};
       }
       app_.stats.connections_rejected.fetch_add(1, std::memory_order_relaxed);
       log::info("upgrade refused", {{"status", std::to_string(d.refusal.status)}});

@@ -55,7 +55,8 @@ struct server::impl {
             runner,
             router,
             "taskwire/" TASKWIRE_VERSION,
-            root_names(cfg)},
+            root_names(cfg),
+            std::make_shared<connection_limits>(cfg.max_connections, cfg.max_connections_per_ip)},
         control(net::make_strand(ioc)),
         prune_timer(control),
         step_timer(control) {}

@@ -12,6 +12,7 @@
 #include "server/net.hpp"
 #include "server/outbox.hpp"
 #include "server/protocol.hpp"
+#include "server/rate_limit.hpp"
 
 namespace taskwire {
 namespace {
@@ -31,11 +32,14 @@ std::chrono::steady_clock::duration seconds(double s) {
 class websocket_session final : public subscriber,
                                 public std::enable_shared_from_this<websocket_session> {
  public:
-  websocket_session(beast::tcp_stream&& stream, app_state& app, std::string client_id)
+  websocket_session(beast::tcp_stream&& stream, app_state& app, std::string client_id,
+                    std::unique_ptr<connection_limits::slot> slot)
       : ws_(std::move(stream)),
         app_(app),
         client_id_(std::move(client_id)),
-        outbox_(app.cfg.send_queue_bytes) {}
+        slot_(std::move(slot)),
+        outbox_(app.cfg.send_queue_bytes),
+        bucket_(app.cfg.max_messages_per_s, app.cfg.message_burst) {}
 
   void run(http::request<http::string_body> req) {
     beast::get_lowest_layer(ws_).expires_never();  // the websocket timeouts take over
@@ -109,7 +113,10 @@ class websocket_session final : public subscriber,
 
   void on_read(error_code ec, std::size_t) {
     if (ec) return on_closed(ec);
-    if (!ws_.got_text()) {
+    if (!bucket_.take()) {
+      bad_input(std::nullopt, "rate_limited",
+                "more than max_messages_per_s messages; this one was not processed");
+    } else if (!ws_.got_text()) {
       bad_input(std::nullopt, "bad_message", "binary frames are not accepted; send JSON text");
     } else {
       auto data = buffer_.cdata();
@@ -186,6 +193,8 @@ class websocket_session final : public subscriber,
                          "timeout_ms must be an integer from 1 to 2147483648");
       timeout_ms = t->get<std::int64_t>();
     }
+    if (!timeout_ms && app_.cfg.default_task_timeout_ms > 0)
+      timeout_ms = app_.cfg.default_task_timeout_ms;
     auto prepared = h->prepare(*params, app_.cfg);
     if (!prepared.body) return bad_input(m.id, prepared.rejected->code, prepared.rejected->message);
 
@@ -339,8 +348,10 @@ class websocket_session final : public subscriber,
   beast::flat_buffer buffer_;
   app_state& app_;
   const std::string client_id_;
+  const std::unique_ptr<connection_limits::slot> slot_;
   std::string remote_;
   outbox outbox_;
+  token_bucket bucket_;
   outbox::frame in_flight_;
   bool writing_ = false;  // one async_write (or the close) in flight
   bool closed_ = false;   // the connection is gone; queue nothing more
@@ -352,8 +363,9 @@ class websocket_session final : public subscriber,
 }  // namespace
 
 void start_websocket_session(beast::tcp_stream&& stream, http::request<http::string_body>&& req,
-                             app_state& app, std::string client_id) {
-  std::make_shared<websocket_session>(std::move(stream), app, std::move(client_id))
+                             app_state& app, std::string client_id,
+                             std::unique_ptr<connection_limits::slot> slot) {
+  std::make_shared<websocket_session>(std::move(stream), app, std::move(client_id), std::move(slot))
       ->run(std::move(req));
 }
 

@@ -6,6 +6,7 @@
 // Included by http_session.cpp only; the class itself lives in the .cpp.
 #include <string>
 
+#include "server/connection_limits.hpp"
 #include "server/net.hpp"
 
 namespace taskwire {
@@ -13,7 +14,9 @@ namespace taskwire {
 struct app_state;
 
 // Takes over a connection whose upgrade request was checked, and answers the handshake.
+// `slot` is the connection's place under max_connections, given back when the session ends.
 void start_websocket_session(beast::tcp_stream&& stream, http::request<http::string_body>&& req,
-                             app_state& app, std::string client_id);
+                             app_state& app, std::string client_id,
+                             std::unique_ptr<connection_limits::slot> slot);
 
 }  // namespace taskwire

@@ -3,9 +3,11 @@
 
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 
 #include "server/net.hpp"
@@ -57,6 +59,8 @@ int upgrade_status(std::uint16_t port, const std::string& target,
 
 struct ws_client::impl {
   net::io_context ioc;
+  // Keeps run() going while reading is paused and nothing else is pending.
+  net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
   websocket::stream<beast::tcp_stream> ws{ioc};
   beast::flat_buffer buffer;
   std::thread thread;
@@ -69,6 +73,8 @@ struct ws_client::impl {
   std::string reason;
 
   // io thread only
+  bool paused = false;
+  bool parked = false;  // a read is due but was held back by pause
   struct out_frame {
     std::string data;
     bool text;
@@ -92,6 +98,10 @@ struct ws_client::impl {
       frames.push_back(beast::buffers_to_string(buffer.data()));
       buffer.consume(buffer.size());
       cv.notify_all();
+      if (paused) {
+        parked = true;
+        return;
+      }
       do_read();
     });
   }
@@ -138,6 +148,7 @@ ws_client::~ws_client() {
   net::post(impl_->ioc, [p = impl_.get()] {
     error_code ec;
     beast::get_lowest_layer(p->ws).socket().close(ec);
+    p->work.reset();
   });
   impl_->thread.join();
 }
@@ -187,6 +198,25 @@ std::optional<std::uint16_t> ws_client::wait_closed(std::chrono::milliseconds ti
 std::string ws_client::close_reason() const {
   std::lock_guard lock(impl_->mu);
   return impl_->reason;
+}
+
+void ws_client::pause_reading() {
+  std::promise<void> done;
+  net::post(impl_->ioc, [p = impl_.get(), &done] {
+    p->paused = true;
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void ws_client::resume_reading() {
+  net::post(impl_->ioc, [p = impl_.get()] {
+    p->paused = false;
+    if (p->parked) {
+      p->parked = false;
+      p->do_read();
+    }
+  });
 }
 
 void ws_client::drop() {

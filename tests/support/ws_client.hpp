@@ -49,6 +49,9 @@ class ws_client {
   // Waits for the server to close; the close code, or nullopt on timeout.
   std::optional<std::uint16_t> wait_closed(std::chrono::milliseconds timeout = 10s);
   std::string close_reason() const;
+  // Stops reading from the socket (a slow consumer) until resume_reading().
+  void pause_reading();
+  void resume_reading();
   // Drops the TCP connection without a close handshake.
   void drop();
   // Sends a normal close and waits for the server's answer.

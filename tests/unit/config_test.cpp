@@ -155,6 +155,24 @@ TEST_F(config_test, FileErrorsNameTheKey) {
             std::string::npos);
 }
 
+TEST_F(config_test, TokenFileAndLists) {
+  auto tok = dir_ / "token";
+  std::ofstream(tok) << "  s3cret\n";
+  EXPECT_EQ(load({"--auth-token-file", tok.string()}).cfg.auth_token, "s3cret");
+  std::ofstream(dir_ / "empty") << "\n";
+  EXPECT_NE(error_of({"--auth-token-file", (dir_ / "empty").string()}).find("no token"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--auth-token-file", (dir_ / "absent").string()}).find("--auth-token-file"),
+            std::string::npos);
+  auto c = load({"--allowed-origins", "https://a.example,https://b.example"}).cfg;
+  EXPECT_EQ(c.allowed_origins,
+            (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  EXPECT_NE(
+      error_of({"--config", write_file(R"({"allowed_origins": "x"})")}).find("allowed_origins"),
+      std::string::npos);
+  EXPECT_EQ(load({"--default-task-timeout-ms", "1500"}).cfg.default_task_timeout_ms, 1500);
+}
+
 TEST_F(config_test, ActionsAndDescription) {
   EXPECT_EQ(load({"--help"}).action, startup_action::help);
   EXPECT_EQ(load({"--version"}).action, startup_action::version);
