@@ -75,6 +75,19 @@ std::string to_string(const raw_value& v) {
   return v.text;
 }
 
+// "a,b,,c" -> {a, b, c}: how the environment and flags give lists.
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
 // A JSON list of strings, or comma-separated text.
 std::vector<std::string> to_list(const raw_value& v) {
   std::vector<std::string> out;
@@ -87,14 +100,7 @@ std::vector<std::string> to_list(const raw_value& v) {
     }
     return out;
   }
-  std::size_t start = 0;
-  while (start <= v.text.size()) {
-    auto comma = v.text.find(',', start);
-    if (comma == std::string::npos) comma = v.text.size();
-    if (comma > start) out.push_back(v.text.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
+  return split_commas(v.text);
 }
 
 std::vector<root_dir> to_roots(const raw_value& v) {
@@ -114,13 +120,8 @@ std::vector<root_dir> to_roots(const raw_value& v) {
       bad(v, "must be an object {\"NAME\": \"DIR\"} or a list of \"NAME=DIR\"");
     }
   } else {
-    std::size_t start = 0;
-    while (start <= v.text.size()) {
-      auto comma = v.text.find(',', start);
-      if (comma == std::string::npos) comma = v.text.size();
-      if (comma > start) roots.push_back(parse_root(v.text.substr(start, comma - start), v.origin));
-      start = comma + 1;
-    }
+    for (const auto& spec : split_commas(v.text))
+      roots.push_back(parse_root(spec, v.origin));
   }
   for (std::size_t i = 0; i < roots.size(); ++i)
     for (std::size_t j = 0; j < i; ++j)

@@ -83,6 +83,7 @@ reply handle(std::string_view method, std::string_view target, std::string_view 
     if (!authorized(app, authorization, parts.token))
       return {401, "text/plain; charset=utf-8", "unauthorized\n"};
     metrics::gauges g;
+    g.connections_open = app.router.connections();
     g.tasks_active = app.tasks.active();
     g.tasks_queued = app.runner.queued();
     g.tasks_retained = app.tasks.retained();

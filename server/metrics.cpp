@@ -45,7 +45,7 @@ std::string metrics::render(const gauges& g) const {
   std::string out;
   counter(out, "taskwire_ready", "1 when the server accepts work, 0 while starting or draining",
           g.ready ? 1 : 0, "gauge");
-  counter(out, "taskwire_connections_open", "WebSocket connections open", r(connections_open),
+  counter(out, "taskwire_connections_open", "WebSocket connections open", g.connections_open,
           "gauge");
   counter(out, "taskwire_connections_total", "WebSocket connections accepted",
           r(connections_total));

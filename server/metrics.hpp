@@ -14,7 +14,6 @@ class metrics {
  public:
   explicit metrics(const std::vector<std::string>& task_kinds);
 
-  std::atomic<std::uint64_t> connections_open{0};
   std::atomic<std::uint64_t> connections_total{0};
   std::atomic<std::uint64_t> connections_rejected{0};
   std::atomic<std::uint64_t> events_sent{0};
@@ -27,8 +26,9 @@ class metrics {
   void task_finished(const std::string& status);  // succeeded, failed or cancelled
 
   struct gauges {
-    std::uint64_t tasks_active = 0;  // queued or running
-    std::uint64_t tasks_queued = 0;  // waiting for a worker
+    std::uint64_t connections_open = 0;  // from the hub, which counts live sessions
+    std::uint64_t tasks_active = 0;      // queued or running
+    std::uint64_t tasks_queued = 0;      // waiting for a worker
     std::uint64_t tasks_retained = 0;
     bool ready = false;
   };

@@ -99,7 +99,6 @@ class websocket_session final : public subscriber,
     }
     joined_ = true;
     app_.router.join(shared_from_this());
-    app_.stats.connections_open.fetch_add(1, std::memory_order_relaxed);
     app_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
     log::info("connection opened", {{"client_id", client_id_}, {"remote", remote_}});
     reply(protocol::hello(client_id_, app_.server_name, app_.handlers.names(), app_.root_names));
@@ -138,7 +137,6 @@ class websocket_session final : public subscriber,
     if (joined_) {
       joined_ = false;
       app_.router.leave(this, client_id_);
-      app_.stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
     }
   }
 
