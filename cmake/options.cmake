@@ -23,6 +23,17 @@ elseif(TASKWIRE_SANITIZE STREQUAL "address")
     # once ASan instruments them; the normal build keeps the warning as an error.
     target_compile_options(taskwire_options INTERFACE -Wno-maybe-uninitialized)
   endif()
+elseif(TASKWIRE_SANITIZE STREQUAL "fuzzer")
+  # libFuzzer builds (clang): coverage for the fuzzer plus ASan+UBSan; the fuzz targets alone
+  # link the libFuzzer driver (tests/fuzz).
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "TASKWIRE_SANITIZE=fuzzer needs clang (scripts/fuzz uses clang++-14)")
+  endif()
+  target_compile_options(taskwire_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+    -fno-omit-frame-pointer)
+  target_link_options(taskwire_options INTERFACE -fsanitize=address,undefined)
 elseif(NOT TASKWIRE_SANITIZE STREQUAL "")
-  message(FATAL_ERROR "TASKWIRE_SANITIZE must be '', 'thread' or 'address', not '${TASKWIRE_SANITIZE}'")
+  message(FATAL_ERROR
+    "TASKWIRE_SANITIZE must be '', 'thread', 'address' or 'fuzzer', not '${TASKWIRE_SANITIZE}'")
 endif()

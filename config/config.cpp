@@ -22,14 +22,7 @@ void apply_file(config& cfg, const std::string& path) {
   if (!in) throw config_error("--config: cannot read '" + path + "'");
   std::stringstream text;
   text << in.rdbuf();
-  auto doc = ordered_json::parse(text.str(), nullptr, false);
-  if (doc.is_discarded()) throw config_error("config file '" + path + "': not valid JSON");
-  if (!doc.is_object()) throw config_error("config file '" + path + "': must be a JSON object");
-  for (const auto& [key, value] : doc.items()) {
-    const auto* opt = options::find(key);
-    if (!opt) throw config_error("config file '" + path + "': unknown key '" + key + "'");
-    opt->apply(cfg, {&value, {}, "config file '" + path + "', key '" + key + "'"});
-  }
+  apply_config_text(cfg, text.str(), "config file '" + path + "'");
 }
 
 void apply_env(config& cfg, const env_lookup& getenv, const env_names& list_env) {
@@ -59,6 +52,17 @@ flag_arg split_flag(const std::string& arg) {
 }
 
 }  // namespace
+
+void apply_config_text(config& cfg, std::string_view text, const std::string& where) {
+  auto doc = ordered_json::parse(text, nullptr, false);
+  if (doc.is_discarded()) throw config_error(where + ": not valid JSON");
+  if (!doc.is_object()) throw config_error(where + ": must be a JSON object");
+  for (const auto& [key, value] : doc.items()) {
+    const auto* opt = options::find(key);
+    if (!opt) throw config_error(where + ": unknown key '" + key + "'");
+    opt->apply(cfg, {&value, {}, where + ", key '" + key + "'"});
+  }
+}
 
 loaded_config load_config(const std::vector<std::string>& args, const env_lookup& getenv,
                           const env_names& list_env) {

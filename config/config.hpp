@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace taskwire {
@@ -67,6 +68,9 @@ using env_names = std::function<std::vector<std::string>()>;
 // Builds the configuration; throws config_error.
 loaded_config load_config(const std::vector<std::string>& args, const env_lookup& getenv,
                           const env_names& list_env);
+
+// Applies a config file's JSON text over `cfg`; `where` names it in errors. Throws config_error.
+void apply_config_text(config& cfg, std::string_view text, const std::string& where);
 
 // The process environment, for main().
 env_lookup process_env();

@@ -132,7 +132,10 @@ void scan_cache::store(const key& k, const entry& e) {
       return fail("begin");
     in_txn_ = true;
   }
-  std::string summary = e.summary ? e.summary->dump() : std::string();
+  // A model's metadata can hold any bytes; the frames replace bad UTF-8, and so must the cache.
+  std::string summary =
+      e.summary ? e.summary->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                : std::string();
   sqlite3_reset(upsert_);
   sqlite3_bind_text(upsert_, 1, k.root.data(), static_cast<int>(k.root.size()), SQLITE_STATIC);
   sqlite3_bind_text(upsert_, 2, k.rel.data(), static_cast<int>(k.rel.size()), SQLITE_STATIC);

@@ -399,6 +399,23 @@ TEST(ScanCache, ACompleteScanForgetsDeletedFilesAndKeepsWhatItDidNotLookAt) {
   EXPECT_EQ(cached_rels(srv.state_dir()), (std::set<std::string>{"a/two.gguf"}));
 }
 
+TEST(ScanCache, MetadataThatIsNotUtf8IsServedAndCachedWithReplacements) {
+  // Found while writing the fuzz targets: a GGUF string may hold any bytes, and storing
+  // the summary once threw, which failed the whole scan.
+  test_server srv;
+  write(srv.root() / "odd.gguf",
+        formats::make_gguf({{"general.architecture", "llama"}, {"general.name", "bad\xff\xfe"}},
+                           {{"t", "F32", {2}}}));
+  auto c = srv.connect("alice");
+  for (int round = 0; round < 2; ++round) {
+    auto r = run_task(*c, "scan_models", {{"metadata", true}}, "r" + std::to_string(round));
+    ASSERT_EQ(r.finished.at("status"), "succeeded") << r.finished.dump();
+    ASSERT_EQ(r.items.size(), 1u);
+    EXPECT_EQ(r.items[0].at("cached"), round == 1);
+    EXPECT_EQ(r.items[0].at("name"), "bad\xEF\xBF\xBD\xEF\xBF\xBD") << r.items[0].dump();
+  }
+}
+
 TEST(ScanCache, NoCacheTurnsItOff) {
   test_server srv([](config& c) { c.cache = false; });
   write(srv.root() / "m.safetensors", formats::make_safetensors({{"w", "F32", {2}}}));
