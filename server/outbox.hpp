@@ -51,7 +51,9 @@ class outbox {
   std::uint64_t coalesced() const { return coalesced_; }
 
  private:
-  bool fits(std::size_t n) const { return bytes_ + n <= max_bytes_; }
+  // A frame larger than the whole cap still goes through alone: a prompt reader of one big
+  // item is not a slow consumer.
+  bool fits(std::size_t n) const { return bytes_ == 0 || bytes_ + n <= max_bytes_; }
 
   const std::size_t max_bytes_;
   std::size_t bytes_ = 0;

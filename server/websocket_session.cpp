@@ -5,6 +5,7 @@
 #include <deque>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <vector>
 
 #include "server/app_state.hpp"
 #include "server/hub.hpp"
@@ -69,10 +70,7 @@ class websocket_session final : public subscriber,
   void deliver_replay(std::uint64_t key, std::vector<event> events, frame_ptr ok) override {
     net::post(ws_.get_executor(),
               [self = shared_from_this(), key, events = std::move(events), ok = std::move(ok)] {
-                self->on_events(key, events);
-                // The ok goes in the event lane so that it follows the replay.
-                self->push_event(ok, 0, false);
-                self->flush();
+                self->queue_replay(key, std::move(events), std::move(ok));
               });
   }
 
@@ -259,16 +257,76 @@ class websocket_session final : public subscriber,
   // --- events and the write queue -----------------------------------------------------------
   void on_events(std::uint64_t key, const std::vector<event>& events) {
     if (closed_) return;
-    prune_seen();
-    for (const auto& ev : events) {
-      auto& last = seen_[key];
-      if (ev.seq <= last) continue;  // already sent on this connection (a resume overlapped)
-      last = ev.seq;
-      push_event(ev.frame, key, ev.kind == event_kind::progress);
-      if (ev.kind == event_kind::finished)
-        finished_order_.push_back({key, std::chrono::steady_clock::now()});
+    // A task whose replay is still being paced out: its live events go behind the replay, or
+    // their higher seqs would make the session drop the replay's older ones.
+    for (auto& r : replays_) {
+      if (r.key != key) continue;
+      // Started, items and finished are retained by the task anyway, so holding them costs a
+      // pointer each; a progress replaces a held progress right behind it, so a fast ticker
+      // cannot grow this list while the client reads the replay.
+      for (const auto& ev : events) {
+        bool replace = ev.kind == event_kind::progress && r.events.size() > r.next &&
+                       r.events.back().kind == event_kind::progress;
+        if (replace)
+          r.events.back() = ev;
+        else
+          r.events.push_back(ev);
+      }
+      return;
     }
+    for (const auto& ev : events)
+      queue_event(key, ev);
     flush();
+  }
+
+  void queue_event(std::uint64_t key, const event& ev) {
+    auto& last = seen_[key];
+    if (ev.seq <= last) return;  // already sent on this connection (a resume overlapped)
+    last = ev.seq;
+    push_event(ev.frame, key, ev.kind == event_kind::progress);
+    if (ev.kind == event_kind::finished)
+      finished_order_.push_back({key, std::chrono::steady_clock::now()});
+  }
+
+  void queue_replay(std::uint64_t key, std::vector<event> events, frame_ptr ok) {
+    if (closed_) return;
+    // A second resume of a task still being replayed shares that replay (seqs already queued
+    // are dropped either way) and adds its ok; this bounds the snapshots one connection can
+    // pile up to one per task.
+    for (auto& r : replays_)
+      if (r.key == key) {
+        // The newer snapshot may start earlier; what it lacks is what was held since.
+        if (!events.empty()) {
+          auto newest = events.back().seq;
+          for (auto i = r.next; i < r.events.size(); ++i)
+            if (r.events[i].seq > newest) events.push_back(r.events[i]);
+          r.events = std::move(events);
+          r.next = 0;
+        }
+        r.oks.push_back(std::move(ok));
+        return flush();
+      }
+    replays_.push_back({key, std::move(events), 0, {std::move(ok)}});
+    flush();
+  }
+
+  // A replay can be far larger than send_queue_bytes (every item of a big scan), and it is all
+  // retained by the task already, so it is fed to the outbox as the client reads: up to a
+  // quarter of the cap at a time, below the point where progress would be coalesced.
+  void pump_replays() {
+    prune_seen();
+    const std::size_t low_water = app_.cfg.send_queue_bytes / 4;
+    while (!replays_.empty() && !outbox_.closing() && outbox_.bytes() < low_water) {
+      auto& r = replays_.front();
+      if (r.next < r.events.size()) {
+        queue_event(r.key, r.events[r.next++]);
+        continue;
+      }
+      // The ok goes in the event lane so that it follows the replay.
+      for (const auto& ok : r.oks)
+        push_event(ok, 0, false);
+      replays_.pop_front();
+    }
   }
 
   // A finished task's last seq is kept for finished_ttl_s (as long as it can be resumed), so a
@@ -301,6 +359,7 @@ class websocket_session final : public subscriber,
     app_.stats.slow_consumer_closes.fetch_add(1, std::memory_order_relaxed);
     log::warn("send queue over send_queue_bytes: closing 1008", {{"client_id", client_id_}});
     outbox_.clear();  // what it could not read is dropped
+    replays_.clear();
     outbox_.push_close(static_cast<std::uint16_t>(websocket::close_code::policy_error),
                        "slow consumer");
     flush();
@@ -308,6 +367,7 @@ class websocket_session final : public subscriber,
 
   void flush() {
     if (writing_ || closed_) return;
+    pump_replays();
     if (auto f = outbox_.pop()) {
       writing_ = true;
       in_flight_ = std::move(*f);
@@ -356,6 +416,13 @@ class websocket_session final : public subscriber,
   bool joined_ = false;
   std::unordered_map<std::uint64_t, std::uint64_t> seen_;  // task key -> last seq queued here
   std::deque<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> finished_order_;
+  struct replay {
+    std::uint64_t key;
+    std::vector<event> events;  // the retained snapshot, then live events held behind it
+    std::size_t next = 0;
+    std::vector<frame_ptr> oks;  // one per resume that asked
+  };
+  std::deque<replay> replays_;  // resumes being paced out, in the order they were asked
 };
 
 }  // namespace

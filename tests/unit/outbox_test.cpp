@@ -59,6 +59,16 @@ TEST(Outbox, ItemsAndRepliesAreNeverDroppedButOverflowIsReported) {
   EXPECT_EQ(drain(o), std::vector<std::string>{"12345678"});
 }
 
+TEST(Outbox, AFrameLargerThanTheCapGoesThroughAloneButNotBehindOthers) {
+  outbox o(100);
+  std::string big(500, 'x');
+  EXPECT_EQ(o.push_event(frame(big), 1, false), outbox::result::queued);
+  EXPECT_EQ(o.push_event(frame("e"), 1, false), outbox::result::overflow);
+  EXPECT_EQ(drain(o), (std::vector<std::string>{big}));
+  EXPECT_EQ(o.push_reply(frame("r")), outbox::result::queued);
+  EXPECT_EQ(o.push_event(frame(big), 1, false), outbox::result::overflow);
+}
+
 TEST(Outbox, CloseComesAfterEveryQueuedFrameAndEndsQueueing) {
   outbox o(1000);
   o.push_event(frame("e1"), 1, false);
