@@ -77,6 +77,16 @@ class scan_job final : public job {
 
   step run(task_context& ctx) override {
     ctx_ = &ctx;
+    // The job lives as long as its finished task is retained (finished_ttl_s): the database
+    // connection (three descriptors and a page cache) and the set of seen paths must not.
+    // Found by the soak test, where retained scans ran the daemon out of descriptors.
+    struct release_at_end {
+      scan_job& j;
+      ~release_at_end() {
+        j.cache_.reset();
+        j.seen_ = {};
+      }
+    } release{*this};
     if (o_.cfg.cache) cache_ = scan_cache::open(o_.cfg.state_dir);
     std::error_code ec;
     auto st = fs::status(o_.start, ec);

@@ -9,8 +9,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "server/net.hpp"
 #include "support/ws_client.hpp"
@@ -20,6 +24,8 @@ extern char** environ;
 namespace taskwire::test {
 namespace {
 
+// The daemon's output is read by a thread of its own from the start, so a chatty daemon never
+// blocks on a full pipe while the test is busy elsewhere.
 class daemon {
  public:
   explicit daemon(std::vector<std::string> args) {
@@ -38,66 +44,76 @@ class daemon {
       throw std::runtime_error("spawn");
     posix_spawn_file_actions_destroy(&fa);
     close(fds[1]);
-    out_ = fds[0];
+    reader_ = std::thread([this, fd = fds[0]] {
+      char buf[4096];
+      for (;;) {
+        auto n = read(fd, buf, sizeof buf);
+        std::lock_guard lock(mu_);
+        if (n <= 0) {
+          eof_ = true;
+          cv_.notify_all();
+          break;
+        }
+        all_.append(buf, static_cast<std::size_t>(n));
+        cv_.notify_all();
+      }
+      close(fd);
+    });
   }
   ~daemon() {
     if (pid_ > 0) {
       kill(pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
     }
-    close(out_);
+    reader_.join();  // the pipe closes with the process
   }
 
-  // Reads output until a line contains `needle` or the deadline passes; the matching line.
+  // Waits until a line after the last one matched contains `needle`; that line, or nullopt.
   std::optional<std::string> wait_line(const std::string& needle,
                                        std::chrono::seconds limit = 20s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      auto nl = buffer_.find('\n');
-      while (nl != std::string::npos) {
-        auto line = buffer_.substr(0, nl);
-        buffer_.erase(0, nl + 1);
-        all_ += line + "\n";
-        if (line.find(needle) != std::string::npos) return line;
-        nl = buffer_.find('\n');
+    std::unique_lock lock(mu_);
+    std::optional<std::string> found;
+    cv_.wait_for(lock, limit, [&] {
+      for (auto nl = all_.find('\n', scanned_); nl != std::string::npos;
+           nl = all_.find('\n', scanned_)) {
+        auto line = all_.substr(scanned_, nl - scanned_);
+        scanned_ = nl + 1;
+        if (line.find(needle) != std::string::npos) {
+          found = line;
+          return true;
+        }
       }
-      if (!read_some(deadline)) return std::nullopt;
-    }
+      return eof_;
+    });
+    return found;
   }
 
   // Waits for the process to end (its output closes first); the exit status or nullopt.
-  std::optional<int> wait_exit(std::chrono::seconds limit = 20s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    while (read_some(deadline)) {
+  std::optional<int> wait_exit(std::chrono::steady_clock::duration limit = 20s) {
+    {
+      std::unique_lock lock(mu_);
+      if (!cv_.wait_for(lock, limit, [&] { return eof_; })) return std::nullopt;
     }
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
     int status = 0;
     if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
     pid_ = -1;
-    all_ += buffer_;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
 
   void signal(int sig) { kill(pid_, sig); }
-  const std::string& output() const { return all_; }
-
- private:
-  bool read_some(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{out_, POLLIN, 0};
-    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buf[4096];
-    auto n = read(out_, buf, sizeof buf);
-    if (n <= 0) return false;
-    buffer_.append(buf, static_cast<std::size_t>(n));
-    return true;
+  std::string output() const {
+    std::lock_guard lock(mu_);
+    return all_;
   }
 
+ private:
   pid_t pid_ = -1;
-  int out_ = -1;
-  std::string buffer_, all_;
+  std::thread reader_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::string all_;
+  std::size_t scanned_ = 0;
+  bool eof_ = false;
 };
 
 std::uint16_t ready_port(daemon& d) {
@@ -133,6 +149,64 @@ TEST(Daemon, ServesUntilSigtermThenExitsZero) {
   ASSERT_TRUE(status) << d.output();
   EXPECT_EQ(*status, 0) << d.output();
   EXPECT_NE(d.output().find("task_id=" + tid), std::string::npos) << "log lines name the task";
+  std::filesystem::remove_all(root);
+}
+
+TEST(Daemon, SigtermUnderLoadEndsEveryTaskAndClosesEverySessionWithinTheGracePeriod) {
+  // 100 clients with 10 running tickers each. SIGTERM must give all 1,000 tasks a finished,
+  // close all 100 sessions with 1001 and exit 0 within shutdown_grace_s + 1 s.
+  constexpr int clients = 100, per_client = 10, grace_s = 2;
+  auto root = std::filesystem::temp_directory_path() / ("twd-load-" + std::to_string(getpid()));
+  std::filesystem::create_directories(root);
+  daemon d({"--port", "0", "--root", "models=" + root.string(), "--shutdown-grace-s",
+            std::to_string(grace_s), "--max-connections-per-ip", "1000"});
+  auto port = ready_port(d);
+  ASSERT_NE(port, 0) << d.output();
+
+  std::vector<std::unique_ptr<ws_client>> cs;
+  std::vector<std::set<std::string>> tids(clients);
+  for (int i = 0; i < clients; ++i) {
+    cs.push_back(ws_client::connect(port, "/ws?client_id=load" + std::to_string(i)));
+    ASSERT_TRUE(cs.back()->next_of("hello"));
+    for (int k = 0; k < per_client; ++k)
+      cs.back()->send_json({{"type", "submit"},
+                            {"id", "s" + std::to_string(k)},
+                            {"task", "ticker"},
+                            {"params", {{"count", 1000}, {"interval_ms", 1000}}}});
+  }
+  // Every task accepted and started before the signal: 1,000 tasks running at once.
+  for (int i = 0; i < clients; ++i) {
+    int started = 0;
+    while (started < per_client) {
+      auto e = cs[i]->next(30s);
+      ASSERT_TRUE(e) << "client " << i << " saw " << started << " started";
+      ASSERT_NE(e->at("type"), "error") << e->dump();
+      if (e->at("type") == "accepted") tids[i].insert(e->at("task_id").get<std::string>());
+      started += e->at("type") == "started";
+    }
+  }
+
+  auto signalled = std::chrono::steady_clock::now();
+  d.signal(SIGTERM);
+  auto status = d.wait_exit(std::chrono::seconds(grace_s + 1));
+  ASSERT_TRUE(status) << "still running " << grace_s + 1 << " s after SIGTERM";
+  EXPECT_EQ(*status, 0) << d.output();
+  EXPECT_LE(std::chrono::steady_clock::now() - signalled, std::chrono::seconds(grace_s + 1));
+
+  int finished = 0;
+  for (int i = 0; i < clients; ++i) {
+    std::set<std::string> ended;
+    while (auto e = cs[i]->next(5s)) {
+      if (e->at("type") != "finished") continue;
+      EXPECT_EQ(e->at("status"), "cancelled");
+      EXPECT_EQ(e->at("error").at("code"), "shutting_down");
+      EXPECT_TRUE(ended.insert(e->at("task_id").get<std::string>()).second) << "two finished";
+    }
+    EXPECT_EQ(ended, tids[i]) << "client " << i;
+    finished += static_cast<int>(ended.size());
+    EXPECT_EQ(cs[i]->wait_closed(5s), 1001) << "client " << i;
+  }
+  EXPECT_EQ(finished, clients * per_client);
   std::filesystem::remove_all(root);
 }
 

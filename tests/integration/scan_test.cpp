@@ -416,6 +416,25 @@ TEST(ScanCache, MetadataThatIsNotUtf8IsServedAndCachedWithReplacements) {
   }
 }
 
+std::size_t open_descriptors() {
+  return static_cast<std::size_t>(std::distance(fs::directory_iterator("/proc/self/fd"), {}));
+}
+
+TEST(ScanCache, AFinishedScanHoldsNoDatabaseConnection) {
+  // A finished task stays retained for finished_ttl_s; a scan's database connection (three
+  // descriptors) once stayed with it, and a busy daemon ran out of descriptors.
+  test_server srv;
+  write(srv.root() / "m.safetensors", formats::make_safetensors({{"w", "F32", {2}}}));
+  auto c = srv.connect("alice");
+  run_task(*c, "scan_models", json::object(), "warm");
+  auto before = open_descriptors();
+  for (int round = 0; round < 10; ++round) {
+    auto r = run_task(*c, "scan_models", json::object(), "r" + std::to_string(round));
+    ASSERT_EQ(r.finished.at("status"), "succeeded");
+  }
+  EXPECT_LE(open_descriptors(), before + 2) << "ten retained scans keep descriptors open";
+}
+
 TEST(ScanCache, NoCacheTurnsItOff) {
   test_server srv([](config& c) { c.cache = false; });
   write(srv.root() / "m.safetensors", formats::make_safetensors({{"w", "F32", {2}}}));
