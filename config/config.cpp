@@ -122,6 +122,9 @@ loaded_config load_config(const std::vector<std::string>& args, const env_lookup
     else
       opt->apply(cfg, {nullptr, *value, name});
   }
+  if (cfg.tls_cert.empty() != cfg.tls_key.empty())
+    throw config_error(cfg.tls_cert.empty() ? "tls_key is set but tls_cert is not"
+                                            : "tls_cert is set but tls_key is not");
   if (!flag_roots.empty()) {
     for (std::size_t i = 0; i < flag_roots.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)

@@ -45,6 +45,10 @@ struct config {
   double message_burst = 400;
   std::vector<std::string> allowed_origins;  // empty: same-origin and non-browser clients only
   std::int64_t default_task_timeout_ms = 0;  // 0: none
+  // TLS: both set, or neither. With them, https and wss on the port; plain HTTP there gets
+  // the probes (/healthz, /readyz) only.
+  std::string tls_cert;  // PEM certificate chain file
+  std::string tls_key;   // PEM private key file
 };
 
 // Bad configuration: the message names the key or flag and what is wrong with it.

@@ -75,6 +75,16 @@ std::string to_string(const raw_value& v) {
   return v.text;
 }
 
+// A path that must name a readable file now, so a typo fails at start-up and not at the
+// first connection.
+std::string readable_file(const raw_value& v) {
+  auto path = to_string(v);
+  if (path.empty()) return path;  // unset
+  std::ifstream in(path, std::ios::binary);
+  if (!in) bad(v, "cannot read '" + path + "'");
+  return path;
+}
+
 // "a,b,,c" -> {a, b, c}: how the environment and flags give lists.
 std::vector<std::string> split_commas(const std::string& text) {
   std::vector<std::string> out;
@@ -216,6 +226,10 @@ const std::vector<option> table = {
        if (b == std::string::npos) bad(v, "'" + path + "' holds no token");
        c.auth_token = token.substr(b, e - b + 1);
      }},
+    {"tls_cert", "(none)", "PEM certificate chain: serve https and wss (needs tls_key)", false,
+     [](config& c, const raw_value& v) { c.tls_cert = readable_file(v); }},
+    {"tls_key", "(none)", "PEM private key for tls_cert", false,
+     [](config& c, const raw_value& v) { c.tls_key = readable_file(v); }},
     {"allowed_origins", "(none)",
      "browser Origins allowed to connect, e.g. https://ui.example (same-origin always is)", false,
      [](config& c, const raw_value& v) { c.allowed_origins = to_list(v); }},

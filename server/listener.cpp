@@ -9,8 +9,13 @@
 
 namespace taskwire {
 
-listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, app_state& app)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), retry_(acceptor_.get_executor()), app_(app) {
+listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, app_state& app,
+                   std::shared_ptr<boost::asio::ssl::context> tls)
+    : ioc_(ioc),
+      acceptor_(net::make_strand(ioc)),
+      retry_(acceptor_.get_executor()),
+      app_(app),
+      tls_(std::move(tls)) {
   auto where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   error_code ec;
   auto check = [&](const char* what) {
@@ -62,7 +67,7 @@ void listener::on_accept(error_code ec, tcp::socket socket) {
   // Nagle holds a frame until the peer's delayed ACK, up to 40 ms later.
   error_code nd;
   socket.set_option(tcp::no_delay(true), nd);
-  start_http_session(std::move(socket), app_);
+  start_http_session(std::move(socket), app_, tls_);
   do_accept();
 }
 

@@ -5,6 +5,10 @@
 
 #include "server/net.hpp"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace taskwire {
 
 struct app_state;
@@ -13,7 +17,9 @@ class listener : public std::enable_shared_from_this<listener> {
  public:
   // Binds and listens at once; throws std::runtime_error with a readable message on failure
   // (a port in use must stop start-up, not leave a dead listener).
-  listener(net::io_context& ioc, const tcp::endpoint& endpoint, app_state& app);
+  // `tls`, when set, makes the port serve https and wss (plain HTTP gets the probes only).
+  listener(net::io_context& ioc, const tcp::endpoint& endpoint, app_state& app,
+           std::shared_ptr<boost::asio::ssl::context> tls);
 
   void run();
   void stop();  // any thread
@@ -27,6 +33,7 @@ class listener : public std::enable_shared_from_this<listener> {
   tcp::acceptor acceptor_;
   net::steady_timer retry_;
   app_state& app_;
+  const std::shared_ptr<boost::asio::ssl::context> tls_;
   std::uint16_t port_ = 0;
 };
 

@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
   try {
     server s(lc.cfg);
     return s.run_until_signal();
+  } catch (const config_error& e) {
+    // Found only when the server starts (a certificate OpenSSL cannot use).
+    std::fprintf(stderr, "taskwired: configuration error: %s\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     log::error("start-up failed", {{"error", e.what()}});
     std::fprintf(stderr, "taskwired: %s\n", e.what());

@@ -11,6 +11,7 @@
 #include "server/listener.hpp"
 #include "server/log.hpp"
 #include "server/net.hpp"
+#include "server/tls.hpp"
 
 namespace taskwire {
 namespace {
@@ -197,7 +198,9 @@ server::~server() {
 
 void server::start() {
   auto& m = *impl_;
-  m.lst = std::make_shared<listener>(m.ioc, resolve(m.ioc, m.cfg), m.app);
+  std::shared_ptr<ssl::context> tls;
+  if (!m.cfg.tls_cert.empty()) tls = make_tls_context(m.cfg.tls_cert, m.cfg.tls_key);
+  m.lst = std::make_shared<listener>(m.ioc, resolve(m.ioc, m.cfg), m.app, std::move(tls));
   m.lst->run();
   m.schedule_prune();
   m.started = true;
@@ -216,6 +219,7 @@ void server::start() {
   if (m.cfg.roots.empty()) log::warn("no roots configured: tasks that read files are refused");
   log::info("ready", {{"host", m.cfg.host},
                       {"port", std::to_string(m.lst->port())},
+                      {"tls", m.cfg.tls_cert.empty() ? "off" : "on"},
                       {"io_threads", std::to_string(m.cfg.io_threads)},
                       {"io_workers", std::to_string(m.cfg.io_workers)},
                       {"cpu_workers", std::to_string(m.cfg.cpu_workers)}});

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "server/websocket_session.hpp"
 
+#include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <deque>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "server/outbox.hpp"
 #include "server/protocol.hpp"
 #include "server/rate_limit.hpp"
+#include "server/tls.hpp"
 
 namespace taskwire {
 namespace {
@@ -30,10 +32,12 @@ std::chrono::steady_clock::duration seconds(double s) {
       std::chrono::duration<double>(s));
 }
 
+// Stream is beast::tcp_stream or tls_stream.
+template <class Stream>
 class websocket_session final : public subscriber,
-                                public std::enable_shared_from_this<websocket_session> {
+                                public std::enable_shared_from_this<websocket_session<Stream>> {
  public:
-  websocket_session(beast::tcp_stream&& stream, app_state& app, std::string client_id,
+  websocket_session(Stream&& stream, app_state& app, std::string client_id,
                     std::unique_ptr<connection_limits::slot> slot)
       : ws_(std::move(stream)),
         app_(app),
@@ -54,28 +58,26 @@ class websocket_session final : public subscriber,
     ws_.read_message_max(app_.cfg.max_message_bytes);
     ws_.auto_fragment(false);
     remote_ = endpoint_text();
-    ws_.async_accept(req,
-                     beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
+    ws_.async_accept(
+        req, beast::bind_front_handler(&websocket_session::on_accept, this->shared_from_this()));
   }
 
   // --- subscriber (any thread: post only) ---------------------------------------------------
   const std::string& client_id() const override { return client_id_; }
 
   void deliver(std::uint64_t key, std::shared_ptr<const std::vector<event>> events) override {
-    net::post(ws_.get_executor(), [self = shared_from_this(), key, events = std::move(events)] {
-      self->on_events(key, *events);
-    });
+    net::post(ws_.get_executor(), [self = this->shared_from_this(), key,
+                                   events = std::move(events)] { self->on_events(key, *events); });
   }
 
   void deliver_replay(std::uint64_t key, std::vector<event> events, frame_ptr ok) override {
     net::post(ws_.get_executor(),
-              [self = shared_from_this(), key, events = std::move(events), ok = std::move(ok)] {
-                self->queue_replay(key, std::move(events), std::move(ok));
-              });
+              [self = this->shared_from_this(), key, events = std::move(events),
+               ok = std::move(ok)] { self->queue_replay(key, std::move(events), std::move(ok)); });
   }
 
   void going_away() override {
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
       self->outbox_.push_close(static_cast<std::uint16_t>(websocket::close_code::going_away),
                                "server shutting down");
       self->flush();
@@ -96,7 +98,7 @@ class websocket_session final : public subscriber,
       return;
     }
     joined_ = true;
-    app_.router.join(shared_from_this());
+    app_.router.join(this->shared_from_this());
     app_.stats.connections_total.fetch_add(1, std::memory_order_relaxed);
     log::info("connection opened", {{"client_id", client_id_}, {"remote", remote_}});
     reply(protocol::hello(client_id_, app_.server_name, app_.handlers.names(), app_.root_names));
@@ -104,8 +106,8 @@ class websocket_session final : public subscriber,
   }
 
   void do_read() {
-    ws_.async_read(buffer_,
-                   beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+    ws_.async_read(
+        buffer_, beast::bind_front_handler(&websocket_session::on_read, this->shared_from_this()));
   }
 
   void on_read(error_code ec, std::size_t) {
@@ -200,7 +202,7 @@ class websocket_session final : public subscriber,
       return bad_input(m.id, "too_many_tasks",
                        "this client already has " + std::to_string(app_.cfg.max_tasks_per_client) +
                            " unfinished tasks (max_tasks_per_client)");
-    app_.router.subscribe(t, weak_from_this());  // before the task can emit anything
+    app_.router.subscribe(t, this->weak_from_this());  // before the task can emit anything
     if (!app_.runner.start(t, timeout_ms)) {
       app_.router.forget(t);
       app_.tasks.discard(*t);
@@ -251,7 +253,7 @@ class websocket_session final : public subscriber,
     }
     auto t = own_task(m);
     if (!t) return;
-    app_.router.resume(t, weak_from_this(), after, make_frame(protocol::ok(m.id)));
+    app_.router.resume(t, this->weak_from_this(), after, make_frame(protocol::ok(m.id)));
   }
 
   // --- events and the write queue -----------------------------------------------------------
@@ -372,15 +374,16 @@ class websocket_session final : public subscriber,
       writing_ = true;
       in_flight_ = std::move(*f);
       ws_.text(true);
-      ws_.async_write(net::buffer(*in_flight_.data),
-                      beast::bind_front_handler(&websocket_session::on_write, shared_from_this()));
+      ws_.async_write(
+          net::buffer(*in_flight_.data),
+          beast::bind_front_handler(&websocket_session::on_write, this->shared_from_this()));
       return;
     }
     if (auto c = outbox_.pop_close()) {
       writing_ = true;
       ws_.async_close(
           websocket::close_reason(static_cast<websocket::close_code>(c->code), c->reason),
-          beast::bind_front_handler(&websocket_session::on_close_sent, shared_from_this()));
+          beast::bind_front_handler(&websocket_session::on_close_sent, this->shared_from_this()));
     }
   }
 
@@ -402,7 +405,7 @@ class websocket_session final : public subscriber,
     if (ec) log::debug("close failed", {{"client_id", client_id_}, {"error", ec.message()}});
   }
 
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   beast::flat_buffer buffer_;
   app_state& app_;
   const std::string client_id_;
@@ -430,7 +433,16 @@ class websocket_session final : public subscriber,
 void start_websocket_session(beast::tcp_stream&& stream, http::request<http::string_body>&& req,
                              app_state& app, std::string client_id,
                              std::unique_ptr<connection_limits::slot> slot) {
-  std::make_shared<websocket_session>(std::move(stream), app, std::move(client_id), std::move(slot))
+  std::make_shared<websocket_session<beast::tcp_stream>>(std::move(stream), app,
+                                                         std::move(client_id), std::move(slot))
+      ->run(std::move(req));
+}
+
+void start_websocket_session(tls_stream&& stream, http::request<http::string_body>&& req,
+                             app_state& app, std::string client_id,
+                             std::unique_ptr<connection_limits::slot> slot) {
+  std::make_shared<websocket_session<tls_stream>>(std::move(stream), app, std::move(client_id),
+                                                  std::move(slot))
       ->run(std::move(req));
 }
 

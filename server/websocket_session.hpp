@@ -8,6 +8,7 @@
 
 #include "server/connection_limits.hpp"
 #include "server/net.hpp"
+#include "server/tls.hpp"
 
 namespace taskwire {
 
@@ -16,6 +17,9 @@ struct app_state;
 // Takes over a connection whose upgrade request was checked, and answers the handshake.
 // `slot` is the connection's place under max_connections, given back when the session ends.
 void start_websocket_session(beast::tcp_stream&& stream, http::request<http::string_body>&& req,
+                             app_state& app, std::string client_id,
+                             std::unique_ptr<connection_limits::slot> slot);
+void start_websocket_session(tls_stream&& stream, http::request<http::string_body>&& req,
                              app_state& app, std::string client_id,
                              std::unique_ptr<connection_limits::slot> slot);
 

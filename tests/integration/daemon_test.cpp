@@ -235,6 +235,8 @@ TEST(Daemon, BadConfigurationNamesTheKeyAndExitsNonZero) {
       {{"--bogus"}, "--bogus"},
       {{"--root", "models=/definitely/not/here"}, "models"},
       {{"--config", file.string()}, "colour"},
+      // Readable, so only OpenSSL finds it wrong: still a configuration error, at start-up.
+      {{"--port", "0", "--tls-cert", file.string(), "--tls-key", file.string()}, "tls_cert"},
   };
   for (const auto& bc : cases) {
     daemon d(bc.args);

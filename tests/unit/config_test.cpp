@@ -143,6 +143,17 @@ TEST_F(config_test, BadValuesNameTheirSource) {
   EXPECT_NE(error_of({}).find("TASKWIRE_PROT"), std::string::npos);
 }
 
+TEST_F(config_test, TlsNeedsBothReadableFiles) {
+  auto cert = write_file("cert");
+  EXPECT_NE(error_of({"--tls-cert", cert}).find("tls_key is not"), std::string::npos);
+  EXPECT_NE(error_of({"--tls-key", cert}).find("tls_cert is not"), std::string::npos);
+  EXPECT_NE(error_of({"--tls-cert", (dir_ / "missing.pem").string(), "--tls-key", cert})
+                .find("--tls-cert"),
+            std::string::npos);
+  auto both = load({"--tls-cert", cert, "--tls-key", cert});
+  EXPECT_EQ(both.cfg.tls_cert, cert);
+}
+
 TEST_F(config_test, FileErrorsNameTheKey) {
   EXPECT_NE(error_of({"--config", write_file(R"({"colour": 1})")}).find("colour"),
             std::string::npos);
