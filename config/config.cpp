@@ -203,7 +203,10 @@ std::string describe_config(const config& cfg) {
   j["message_burst"] = cfg.message_burst;
   j["allowed_origins"] = cfg.allowed_origins;
   j["default_task_timeout_ms"] = cfg.default_task_timeout_ms;
-  return j.dump(2) + "\n";
+  j["tls_cert"] = cfg.tls_cert;
+  j["tls_key"] = cfg.tls_key;
+  // A path may hold any bytes; found by the config fuzzer, --print-config once threw on them.
+  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace taskwire

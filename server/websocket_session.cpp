@@ -314,12 +314,21 @@ class websocket_session final : public subscriber,
 
   // A replay can be far larger than send_queue_bytes (every item of a big scan), and it is all
   // retained by the task already, so it is fed to the outbox as the client reads: up to a
-  // quarter of the cap at a time, below the point where progress would be coalesced.
+  // quarter of the cap at a time, below the point where progress would be coalesced. And at
+  // least a few events per write whatever the queue holds: live traffic of other tasks that
+  // keeps the queue above that mark must not starve a replay (and the task's events held
+  // behind it) for as long as it lasts.
   void pump_replays() {
     prune_seen();
-    const std::size_t low_water = app_.cfg.send_queue_bytes / 4;
-    while (!replays_.empty() && !outbox_.closing() && outbox_.bytes() < low_water) {
+    const std::size_t cap = app_.cfg.send_queue_bytes;
+    const std::size_t low_water = cap / 4;
+    constexpr int at_least = 16;
+    for (int n = 0; !replays_.empty() && !outbox_.closing(); ++n) {
       auto& r = replays_.front();
+      std::size_t next = r.next < r.events.size() ? r.events[r.next].frame->size() : 0;
+      bool room = outbox_.bytes() < low_water ||
+                  (n < at_least && outbox_.bytes() + next <= cap);  // never a 1008 of its own
+      if (!room) break;
       if (r.next < r.events.size()) {
         queue_event(r.key, r.events[r.next++]);
         continue;

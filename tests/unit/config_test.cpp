@@ -154,6 +154,16 @@ TEST_F(config_test, TlsNeedsBothReadableFiles) {
   EXPECT_EQ(both.cfg.tls_cert, cert);
 }
 
+TEST_F(config_test, DescriptionSurvivesValuesThatAreNotUtf8) {
+  // Found by fuzz_config: a state_dir (any path) with bytes that are not UTF-8 made
+  // --print-config throw instead of printing.
+  auto lc = load({"--print-config", "--state-dir", "/var/lib/t\xce\xff"});
+  std::string text;
+  ASSERT_NO_THROW(text = describe_config(lc.cfg));
+  auto j = nlohmann::json::parse(text);
+  EXPECT_EQ(j.at("state_dir"), "/var/lib/t\xEF\xBF\xBD\xEF\xBF\xBD");
+}
+
 TEST_F(config_test, FileErrorsNameTheKey) {
   EXPECT_NE(error_of({"--config", write_file(R"({"colour": 1})")}).find("colour"),
             std::string::npos);
