@@ -730,6 +730,8 @@ int main(int argc, char** argv) {
         o.clients = std::stoi(value());
       else if (a == "--seed")
         o.seed = static_cast<unsigned>(std::stoul(value()));
+      else if (a == "--pace")
+        o.pace = std::stod(value());
       else {
         std::cerr << "usage: taskwire-soak --daemon PATH [--seconds S] [--clients N] [--seed N] "
                      "[--pace F]\n";
