@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "server/http_routes.hpp"
 
+#include "server/web_assets.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
@@ -65,14 +67,28 @@ bool token_matches(std::string_view given, std::string_view expected) {
 }
 
 reply handle(std::string_view method, std::string_view target, std::string_view authorization,
-             app_state& app) {
+             app_state& app, std::string_view if_none_match) {
   auto parts = split_target(target);
   if (!parts.ok) return {400, "text/plain; charset=utf-8", "bad request target\n"};
+  const auto* asset = web::find_asset(parts.path == "/" ? "/index.html" : parts.path);
   bool known = parts.path == "/healthz" || parts.path == "/readyz" || parts.path == "/metrics" ||
-               parts.path == "/ws";
+               parts.path == "/ws" || asset;
   if (!known) return {404, "text/plain; charset=utf-8", "not found\n"};
   if (method != "GET" && method != "HEAD")
     return {405, "text/plain; charset=utf-8", "method not allowed\n"};
+  if (asset) {
+    // Public files: the token guards /ws and /metrics, not the page that asks for it. Cached,
+    // but revalidated, so a new daemon's dashboard is seen at once.
+    reply r{200, std::string(asset->content_type), std::string(asset->body)};
+    r.cache_control = "no-cache";
+    r.etag = std::string(asset->etag);
+    r.page = true;
+    if (!if_none_match.empty() && if_none_match == asset->etag) {
+      r.status = 304;
+      r.body.clear();
+    }
+    return r;
+  }
   if (parts.path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
   if (parts.path == "/readyz") {
     if (app.draining) return {503, "text/plain; charset=utf-8", "draining\n"};

@@ -10,14 +10,21 @@
 namespace taskwire::routes {
 
 struct reply {
+  reply() = default;
+  reply(int s, std::string type, std::string text)
+      : status(s), content_type(std::move(type)), body(std::move(text)) {}
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  std::string cache_control = "no-store";
+  std::string etag;   // quoted; sent when not empty
+  bool page = false;  // the dashboard: sent with its security headers (CSP and more)
 };
 
-// GET /healthz, /readyz, /metrics; 404 for anything else, 405 for a method other than GET/HEAD.
+// GET /healthz, /readyz, /metrics, and the dashboard (/ and its files, 304 when `if_none_match`
+// names the current version); 404 for anything else, 405 for a method other than GET/HEAD.
 reply handle(std::string_view method, std::string_view target, std::string_view authorization,
-             app_state& app);
+             app_state& app, std::string_view if_none_match = {});
 
 struct upgrade_decision {
   bool allowed = false;

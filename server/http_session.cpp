@@ -112,7 +112,9 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
       return send(d.refusal, req.version(), false);
     }
     auto method = req.method_string();
-    auto r = routes::handle({method.data(), method.size()}, target, auth_sv, app_);
+    auto inm = req[http::field::if_none_match];
+    auto r = routes::handle({method.data(), method.size()}, target, auth_sv, app_,
+                            {inm.data(), inm.size()});
     send(r, req.version(), req.keep_alive(), req.method() == http::verb::head);
   }
 
@@ -121,7 +123,16 @@ class http_session : public std::enable_shared_from_this<http_session<Stream>> {
         static_cast<http::status>(r.status), version);
     res->set(http::field::server, app_.server_name);
     res->set(http::field::content_type, r.content_type);
-    res->set(http::field::cache_control, "no-store");
+    res->set(http::field::cache_control, r.cache_control);
+    if (!r.etag.empty()) res->set(http::field::etag, r.etag);
+    if (r.page) {
+      // The dashboard talks to its own origin only; no framing, no sniffing, no referrer.
+      res->set("Content-Security-Policy",
+               "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; "
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+      res->set("X-Content-Type-Options", "nosniff");
+      res->set("Referrer-Policy", "no-referrer");
+    }
     res->keep_alive(keep_alive);
     if (!head) res->body() = r.body;
     res->prepare_payload();

@@ -23,3 +23,17 @@ ensure_packages() {
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
+
+# The dashboard's browser test (tests/web): Debian's Chromium, Node.js with npm (one already on
+# PATH will do, such as NodeSource's, which bundles npm; else Debian's nodejs and npm), and
+# playwright-core from the npm registry, pinned by tests/web/package-lock.json.
+ensure_web_test_tools() {
+  ensure_packages chromium
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    ensure_packages nodejs npm
+  fi
+  if [ ! -d tests/web/node_modules/playwright-core ]; then
+    echo "taskwire: installing playwright-core for the browser test (npm ci in tests/web)" >&2
+    (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+}

@@ -1,12 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The taskwired binary as an operator runs it: start-up errors, readiness, SIGTERM and exit codes.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -17,103 +12,25 @@
 #include <thread>
 
 #include "server/net.hpp"
+#include "support/child_process.hpp"
 #include "support/ws_client.hpp"
-
-extern char** environ;
 
 namespace taskwire::test {
 namespace {
 
-// The daemon's output is read by a thread of its own from the start, so a chatty daemon never
-// blocks on a full pipe while the test is busy elsewhere.
-class daemon {
+// The real binary, its stdout and stderr in one stream as an operator's journal has them.
+class daemon : public child_process {
  public:
-  explicit daemon(std::vector<std::string> args) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    args.insert(args.begin(), TASKWIRED_PATH);
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, TASKWIRED_PATH, &fa, nullptr, argv.data(), environ) != 0)
-      throw std::runtime_error("spawn");
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    reader_ = std::thread([this, fd = fds[0]] {
-      char buf[4096];
-      for (;;) {
-        auto n = read(fd, buf, sizeof buf);
-        std::lock_guard lock(mu_);
-        if (n <= 0) {
-          eof_ = true;
-          cv_.notify_all();
-          break;
-        }
-        all_.append(buf, static_cast<std::size_t>(n));
-        cv_.notify_all();
-      }
-      close(fd);
-    });
-  }
-  ~daemon() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    reader_.join();  // the pipe closes with the process
-  }
-
-  // Waits until a line after the last one matched contains `needle`; that line, or nullopt.
-  std::optional<std::string> wait_line(const std::string& needle,
-                                       std::chrono::seconds limit = 20s) {
-    std::unique_lock lock(mu_);
-    std::optional<std::string> found;
-    cv_.wait_for(lock, limit, [&] {
-      for (auto nl = all_.find('\n', scanned_); nl != std::string::npos;
-           nl = all_.find('\n', scanned_)) {
-        auto line = all_.substr(scanned_, nl - scanned_);
-        scanned_ = nl + 1;
-        if (line.find(needle) != std::string::npos) {
-          found = line;
-          return true;
-        }
-      }
-      return eof_;
-    });
-    return found;
-  }
-
-  // Waits for the process to end (its output closes first); the exit status or nullopt.
-  std::optional<int> wait_exit(std::chrono::steady_clock::duration limit = 20s) {
-    {
-      std::unique_lock lock(mu_);
-      if (!cv_.wait_for(lock, limit, [&] { return eof_; })) return std::nullopt;
-    }
-    int status = 0;
-    if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  void signal(int sig) { kill(pid_, sig); }
-  std::string output() const {
-    std::lock_guard lock(mu_);
-    return all_;
-  }
+  explicit daemon(const std::vector<std::string>& args)
+      : child_process(TASKWIRED_PATH, args, merged()) {}
+  std::string output() const { return out(); }
 
  private:
-  pid_t pid_ = -1;
-  std::thread reader_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::string all_;
-  std::size_t scanned_ = 0;
-  bool eof_ = false;
+  static options merged() {
+    options o;
+    o.merge_stderr = true;
+    return o;
+  }
 };
 
 std::uint16_t ready_port(daemon& d) {

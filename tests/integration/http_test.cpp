@@ -60,3 +60,36 @@ TEST(Http, TokenIsRequiredOnWsAndMetricsButNotOnProbes) {
 
 }  // namespace
 }  // namespace taskwire::test
+
+namespace taskwire::test {
+namespace {
+
+TEST(Dashboard, ServedFromTheBinaryWithItsSecurityHeadersAndRevalidated) {
+  test_server srv([](config& c) { c.auth_token = "tok"; });
+  auto page = http_get(srv.port(), "/");
+  ASSERT_EQ(page.status, 200) << "the page is public: the token guards /ws, not the form asking it";
+  EXPECT_EQ(page.headers["Content-Type"], "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("<script src=\"app.js\">"), std::string::npos);
+  EXPECT_NE(page.headers["Content-Security-Policy"].find("default-src 'self'"), std::string::npos);
+  EXPECT_EQ(page.headers["X-Content-Type-Options"], "nosniff");
+  EXPECT_EQ(page.headers["Cache-Control"], "no-cache");
+  auto etag = page.headers["ETag"];
+  ASSERT_FALSE(etag.empty());
+  EXPECT_EQ(http_get(srv.port(), "/index.html").body, page.body);
+
+  auto again = http_get(srv.port(), "/", {{"If-None-Match", etag}});
+  EXPECT_EQ(again.status, 304);
+  EXPECT_TRUE(again.body.empty());
+  EXPECT_EQ(http_get(srv.port(), "/", {{"If-None-Match", "\"stale\""}}).status, 200);
+
+  auto js = http_get(srv.port(), "/app.js");
+  EXPECT_EQ(js.status, 200);
+  EXPECT_EQ(js.headers["Content-Type"], "text/javascript; charset=utf-8");
+  EXPECT_NE(js.headers["ETag"], etag);
+  EXPECT_EQ(http_get(srv.port(), "/style.css").headers["Content-Type"], "text/css; charset=utf-8");
+  EXPECT_EQ(http_get(srv.port(), "/nope.js").status, 404);
+  EXPECT_EQ(http_get(srv.port(), "/../CMakeLists.txt").status, 404);
+}
+
+}  // namespace
+}  // namespace taskwire::test

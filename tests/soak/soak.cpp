@@ -29,6 +29,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -55,7 +56,6 @@ template <class T>
 using awaitable = net::awaitable<T>;
 
 constexpr std::size_t max_message_bytes = 65536;
-constexpr int max_open_tasks = 12;  // per client, well under max_tasks_per_client
 
 struct options {
   std::string daemon;
@@ -63,6 +63,10 @@ struct options {
   int clients = 200;
   unsigned seed = 1;
   double pace = 1;  // multiplies the pause between a client's actions (a sanitizer build is slower)
+  // Unfinished tasks a client keeps at most (well under max_tasks_per_client). With 200 clients
+  // this, not the pace, sets the load: a client submits again as soon as a task ends.
+  int open_tasks = 12;
+  double ttl = 0;  // finished_ttl_s of the daemon; 0: a quarter of the run, 15 to 60 s
 };
 
 // --- the daemon under test -----------------------------------------------------------------
@@ -188,8 +192,12 @@ struct totals {
   std::map<std::string, std::uint64_t> statuses;  // finished status -> count
   // Violations of the contract.
   std::uint64_t seq_violations = 0, duplicate_finished = 0, unexpected_closes = 0;
-  std::uint64_t lost = 0, unknown_events = 0, garbage_unanswered = 0;
+  std::uint64_t lost = 0, unknown_events = 0, garbage_unanswered = 0, sync_unanswered = 0;
   std::vector<std::string> examples;  // the first few violations, described
+  // How long after a task ended on the server its finished reached the client, for tasks that
+  // ended on the connection that submitted them: (seen - accepted) - elapsed_ms. It includes
+  // the wait for a worker; it is the figure that finished_ttl_s must stay well above.
+  std::vector<double> finish_lag_s;
 
   void violation(std::uint64_t& counter, std::string what) {
     ++counter;
@@ -200,7 +208,15 @@ struct totals {
 struct task_track {
   std::uint64_t last_seq = 0;
   int finished = 0;
+  int resumes = 0;
+  clock::time_point seen{};        // accepted, or first listed by a sync
+  clock::time_point last_event{};  // the last event of it that was read
+  int accepted_on = 0;             // the connection whose accepted was seen
 };
+
+double secs_since(clock::time_point start, clock::time_point t) {
+  return t == clock::time_point{} ? -1 : std::chrono::duration<double>(t - start).count();
+}
 
 struct connection {
   websocket::stream<beast::tcp_stream> ws;
@@ -215,8 +231,25 @@ struct connection {
 
 class agent {
  public:
-  agent(int n, std::uint16_t port, totals& t, std::uint32_t seed, double pace)
-      : id_("soak" + std::to_string(n)), port_(port), t_(t), rng_(seed), pace_(pace) {}
+  agent(int n, std::uint16_t port, totals& t, std::uint32_t seed, const options& o,
+        clock::time_point start)
+      : id_("soak" + std::to_string(n)),
+        port_(port),
+        t_(t),
+        rng_(seed),
+        pace_(o.pace),
+        max_open_tasks_(static_cast<std::size_t>(o.open_tasks)),
+        start_(start) {}
+
+  // What this client did lately, for a client that broke the contract or saw it broken: the
+  // trace tells a client that lagged from a server that stalled one connection.
+  bool troubled() const { return troubled_; }
+  std::string trace() const {
+    std::string out = "  (" + id_ + ")\n";
+    for (const auto& line : trace_)
+      out += "  " + line + "\n";
+    return out;
+  }
 
   awaitable<void> run(clock::time_point faults_end, clock::time_point drain_end) {
     while (clock::now() < faults_end) {
@@ -227,13 +260,27 @@ class agent {
     while (clock::now() < drain_end && !all_done_)
       co_await one_connection(drain_end, false);
     for (const auto& [tid, tr] : tasks_)
-      if (tr.finished == 0)
+      if (tr.finished == 0) {
+        troubled_ = true;
         t_.violation(t_.lost, id_ + " never saw " + tid + " end (last seq " +
-                                  std::to_string(tr.last_seq) + ")");
+                                  std::to_string(tr.last_seq) + ", known since " + fmt_s(tr.seen) +
+                                  " s, last event at " + fmt_s(tr.last_event) + " s, resumed " +
+                                  std::to_string(tr.resumes) + " times)");
+      }
   }
 
  private:
   int pick(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+
+  std::string fmt_s(clock::time_point t) const {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", secs_since(start_, t));
+    return buf;
+  }
+  void note(const std::string& what) {
+    trace_.push_back(fmt_s(clock::now()) + " c" + std::to_string(connection_no_) + " " + what);
+    if (trace_.size() > 80) trace_.pop_front();
+  }
 
   awaitable<void> pause(std::chrono::milliseconds d) {
     net::steady_timer timer(co_await net::this_coro::executor, d);
@@ -254,7 +301,10 @@ class agent {
       co_await c->ws.async_handshake("127.0.0.1", "/ws?client_id=" + id_,
                                      net::redirect_error(net::use_awaitable, ec));
     }
+    ++connection_no_;
     if (ec) {
+      note("connect failed: " + ec.message());
+      troubled_ = true;
       t_.violation(t_.unexpected_closes, id_ + " could not connect: " + ec.message());
       co_await pause(100ms);
       co_return;
@@ -264,6 +314,9 @@ class agent {
     // First: learn every task this client_id has, and resume the ones not seen ending.
     c->to_send.push_back(json{{"type", "tasks"}, {"id", "sync"}}.dump());
     synced_ = false;
+    auto sync_sent = clock::now();
+    bool sync_late = false;
+    note(std::string("connected, sync sent") + (faults ? "" : " (drain)"));
     while (c->open) {
       for (std::size_t i = 0; i < c->to_send.size() && c->open; ++i) {
         std::string text = std::move(c->to_send[i]);
@@ -290,6 +343,13 @@ class agent {
         break;
       }
       co_await pause(std::chrono::milliseconds(static_cast<int>(pick(5, 40) * pace_)));
+      // The reply to a sync goes ahead of any queued events: 20 s without it is a stall.
+      if (!synced_ && !sync_late && clock::now() - sync_sent > 20s) {
+        sync_late = true;
+        troubled_ = true;
+        note("sync not answered after 20 s");
+        t_.violation(t_.sync_unanswered, id_ + ": a sync had no reply within 20 s");
+      }
       if (!c->open || !synced_) continue;
       if (co_await act(*c)) break;
     }
@@ -336,7 +396,7 @@ class agent {
     int roll = pick(0, 999);
     auto send = [&](const json& j) { c.to_send.push_back(j.dump()); };
     if (roll < 350) {
-      if (open_tasks() >= max_open_tasks) co_return false;
+      if (open_tasks() >= max_open_tasks_) co_return false;
       ++t_.submitted;
       bool fast = pick(0, 9) == 0;  // a burst of progress with no interval
       // The fast ones are kept short: 200 clients parsing every event on one thread must not
@@ -349,7 +409,7 @@ class agent {
             {"task", "ticker"},
             {"params", params}});
     } else if (roll < 450) {
-      if (open_tasks() >= max_open_tasks) co_return false;
+      if (open_tasks() >= max_open_tasks_) co_return false;
       ++t_.submitted;
       send(
           {{"type", "submit"},
@@ -413,12 +473,14 @@ class agent {
       ++t_.oversized;
       c.oversize_sent = true;
       std::string big(max_message_bytes + 1, 'x');
+      note("oversized frame sent");
       co_await c.ws.async_write(net::buffer(big), net::redirect_error(net::use_awaitable, ec));
       co_return true;
     } else if (roll < 716) {
       // Vanish without a close frame, tasks running.
       co_await settle(c);
       ++t_.drops;
+      note("dropped the TCP connection");
       c.dropped = true;
       c.open = false;
       beast::get_lowest_layer(c.ws).socket().close(ec);
@@ -444,6 +506,7 @@ class agent {
     c->open = false;
     if (c->dropped) co_return;
     auto code = c->ws.reason().code;
+    note("read ended: code " + std::to_string(code) + " (" + ec.message() + ")");
     if (c->oversize_sent && code == websocket::close_code::too_big) {
       ++t_.closes_1009;
       co_return;
@@ -465,7 +528,11 @@ class agent {
     if (type == "hello") return;
     if (type == "accepted") {
       ++t_.accepted;
-      tasks_.try_emplace(j.at("task_id").get<std::string>());
+      auto [it, fresh] = tasks_.try_emplace(j.at("task_id").get<std::string>());
+      if (fresh) {
+        it->second.seen = clock::now();
+        it->second.accepted_on = connection_no_;
+      }
       return;
     }
     if (type == "error") {
@@ -481,6 +548,8 @@ class agent {
         ++t_.refused;
         ++t_.refusals[j.value("code", "?")];
       } else if (id[0] == 'r') {
+        troubled_ = true;
+        note("resume " + id + " refused: " + j.value("code", "?"));
         t_.violation(t_.lost, id_ + " resume refused: " + j.dump());
       }
       return;
@@ -491,10 +560,15 @@ class agent {
     }
     if (type == "tasks") {
       if (id != "sync") return;
+      int listed = 0, resumed = 0;
       for (const auto& t : j.at("tasks")) {
+        ++listed;
         auto tid = t.at("task_id").get<std::string>();
         auto& tr = tasks_[tid];  // a task whose accepted was lost with a dropped connection
+        if (tr.seen == clock::time_point{}) tr.seen = clock::now();
         if (tr.finished > 0) continue;
+        ++resumed;
+        ++tr.resumes;
         ++t_.resumes;
         c.to_send.push_back(json{
             {"type", "resume"},
@@ -504,6 +578,8 @@ class agent {
              tr.last_seq}}.dump());
       }
       synced_ = true;
+      note("sync answered: " + std::to_string(listed) + " listed, " + std::to_string(resumed) +
+           " resumed");
       return;
     }
     if (type == "started" || type == "progress" || type == "item" || type == "finished") {
@@ -519,12 +595,17 @@ class agent {
         t_.violation(t_.seq_violations, id_ + " " + tid + ": seq " + std::to_string(seq) +
                                             " after " + std::to_string(it->second.last_seq));
       it->second.last_seq = std::max(it->second.last_seq, seq);
+      it->second.last_event = clock::now();
       if (type == "finished") {
         if (++it->second.finished > 1)
           t_.violation(t_.duplicate_finished, id_ + " " + tid + ": a second finished");
         else {
           ++t_.finished;
           ++t_.statuses[j.value("status", "?")];
+          if (it->second.accepted_on == connection_no_ && j.contains("elapsed_ms"))
+            t_.finish_lag_s.push_back(
+                std::chrono::duration<double>(clock::now() - it->second.seen).count() -
+                j["elapsed_ms"].get<double>() / 1000.0);
         }
       }
       return;
@@ -537,6 +618,11 @@ class agent {
   totals& t_;
   std::mt19937 rng_;
   const double pace_;
+  const std::size_t max_open_tasks_;
+  const clock::time_point start_;
+  std::deque<std::string> trace_;
+  int connection_no_ = 0;
+  bool troubled_ = false;
   std::map<std::string, task_track> tasks_;
   std::uint64_t next_id_ = 0;
   bool synced_ = false;
@@ -596,7 +682,7 @@ int run(const options& o) {
   // Finished tasks are kept for finished_ttl_s: shorter than the run, so that the retained set
   // reaches a steady size inside the warm-up and RSS can be compared, and long enough that a
   // client which lost its connection always resumes in time (a lagging client needs seconds).
-  double ttl = std::clamp(o.seconds / 4, 15.0, 60.0);
+  double ttl = o.ttl > 0 ? o.ttl : std::clamp(o.seconds / 4, 15.0, 60.0);
   daemon_process d(o.daemon, {"--port", "0", "--root", "models=" + (base / "models").string(),
                               "--state-dir", (base / "state").string(), "--finished-ttl-s",
                               std::to_string(ttl), "--max-message-bytes",
@@ -620,7 +706,7 @@ int run(const options& o) {
   bool stop_health = false;
   int running = o.clients;
   for (int i = 0; i < o.clients; ++i) {
-    agents.push_back(std::make_unique<agent>(i, port, t, seeder(), o.pace));
+    agents.push_back(std::make_unique<agent>(i, port, t, seeder(), o, start));
     net::co_spawn(ioc, agents.back()->run(faults_end, drain_end), [&](std::exception_ptr e) {
       if (e) std::rethrow_exception(e);
       if (--running == 0) stop_health = true;  // the health loop ends after its next check
@@ -656,11 +742,17 @@ int run(const options& o) {
   bool rss_ok = rss_warm > 0 && rss_after <= rss_warm + rss_warm / 10;
   std::uint64_t violations = t.seq_violations + t.duplicate_finished + t.unexpected_closes +
                              t.lost + t.unknown_events + t.healthz_failures;
-  violations += t.garbage_unanswered;
+  violations += t.garbage_unanswered + t.sync_unanswered;
+  auto& lags = t.finish_lag_s;
+  std::sort(lags.begin(), lags.end());
+  auto lag_at = [&](double q) {
+    return lags.empty() ? 0.0 : lags[static_cast<std::size_t>(q * (lags.size() - 1))];
+  };
   bool ok = violations == 0 && rss_ok && exit_status == 0 && t.closes_1009 == t.oversized &&
             t.finished > 0;
   json out{{"clients", o.clients},
            {"pace", o.pace},
+           {"open_tasks", o.open_tasks},
            {"seconds", o.seconds},
            {"run_s", run_s},
            {"seed", o.seed},
@@ -690,7 +782,9 @@ int run(const options& o) {
              {"unexpected_closes", t.unexpected_closes},
              {"unknown_events", t.unknown_events},
              {"healthz_failures", t.healthz_failures},
-             {"garbage_unanswered", t.garbage_unanswered}}},
+             {"garbage_unanswered", t.garbage_unanswered},
+             {"sync_unanswered", t.sync_unanswered}}},
+           {"finish_lag_s", {{"p50", lag_at(0.5)}, {"p99", lag_at(0.99)}, {"max", lag_at(1.0)}}},
            {"warmup_s", warm_s},
            {"finished_ttl_s", ttl},
            {"rss_kib", {{"after_warmup", rss_warm}, {"peak", rss_peak}, {"after_run", rss_after}}},
@@ -701,6 +795,9 @@ int run(const options& o) {
   std::cout << out.dump() << std::endl;
   for (const auto& e : t.examples)
     std::cerr << "violation: " << e << "\n";
+  int traced = 0;
+  for (const auto& a : agents)
+    if (a->troubled() && traced++ < 5) std::cerr << "trace of a client in trouble:\n" << a->trace();
   for (const auto& l : d.notable())
     std::cerr << "daemon: " << l << "\n";
   std::filesystem::remove_all(base);
@@ -732,9 +829,13 @@ int main(int argc, char** argv) {
         o.seed = static_cast<unsigned>(std::stoul(value()));
       else if (a == "--pace")
         o.pace = std::stod(value());
+      else if (a == "--open-tasks")
+        o.open_tasks = std::stoi(value());
+      else if (a == "--ttl")
+        o.ttl = std::stod(value());
       else {
         std::cerr << "usage: taskwire-soak --daemon PATH [--seconds S] [--clients N] [--seed N] "
-                     "[--pace F]\n";
+                     "[--pace F] [--open-tasks N]\n";
         return 2;
       }
     } catch (const std::exception&) {
@@ -742,9 +843,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (o.daemon.empty() || o.seconds <= 0 || o.clients <= 0) {
+  if (o.daemon.empty() || o.seconds <= 0 || o.clients <= 0 || o.open_tasks <= 0) {
     std::cerr
-        << "usage: taskwire-soak --daemon PATH [--seconds S] [--clients N] [--seed N] [--pace F]\n";
+        << "usage: taskwire-soak --daemon PATH [--seconds S] [--clients N] [--seed N] [--pace F] "
+           "[--open-tasks N] [--ttl S]\n";
     return 2;
   }
   return taskwire::soak::run(o);
