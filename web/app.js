@@ -251,11 +251,21 @@ function scheduleTable() {
   tableQueued = true;
   if (!frameQueued) { frameQueued = true; requestAnimationFrame(flush); }
 }
+// The table is rebuilt whole (sorted, filtered): at most four times a second while items stream.
+let lastTable = 0, tableTimer = null;
 function flush() {
   frameQueued = false;
   for (const id of dirty) { const rec = state.tasks.get(id); if (rec) renderTask(rec); }
   dirty.clear();
-  if (tableQueued) { tableQueued = false; renderTable(); }
+  if (!tableQueued || tableTimer) return;
+  const wait = 250 - (performance.now() - lastTable);
+  if (wait > 0) {
+    tableTimer = setTimeout(() => { tableTimer = null; flush(); }, wait);
+    return;
+  }
+  tableQueued = false;
+  lastTable = performance.now();
+  renderTable();
 }
 
 function render() {
