@@ -353,8 +353,10 @@ class agent {
       if (!c->open || !synced_) continue;
       if (co_await act(*c)) break;
     }
-    // Let the reader see the end (the server's 1009 close) before the next connection.
-    for (int i = 0; i < 1000 && c->open; ++i)
+    // Let the reader see the end (the server's 1009 close) before the next connection. The close
+    // comes after the events already queued for this connection: under a loaded daemon that can
+    // be tens of seconds (the 10-minute run's finish_lag_s reached 55 s), so wait up to 60 s.
+    for (int i = 0; i < 6000 && c->open; ++i)
       co_await pause(10ms);
     if (c->open) {
       c->open = false;
