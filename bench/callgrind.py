@@ -116,16 +116,7 @@ def main():
         return
     with open(os.path.join(bench.ROOT, "docs", "BENCHMARKS-callgrind.json"), "w") as f:
         json.dump(results, f, indent=1)
-    path = os.path.join(bench.ROOT, "docs", "BENCHMARKS.md")
-    with open(path) as f:
-        doc = f.read()
-    block = re.compile(r"<!-- callgrind:.*?<!-- /callgrind -->", re.S)
-    if block.search(doc):
-        doc = block.sub(lambda _: text, doc)
-    else:
-        doc = (doc.rstrip("\n") + "\n\n## Instructions per event (callgrind)\n\n" + text + "\n")
-    with open(path, "w") as f:
-        f.write(doc)
+    bench.write_block("callgrind", text, "Instructions per event (callgrind)")
 
 
 if __name__ == "__main__":

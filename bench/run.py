@@ -236,14 +236,20 @@ def main():
         return
     with open(os.path.join(ROOT, "docs", "BENCHMARKS-events.json"), "w") as f:
         json.dump({"results": results, "ceilings": ceilings}, f, indent=1)
+    write_block("events", text, "Event delivery: taskwired and the Python peer")
+
+
+def write_block(marker, text, heading):
+    """Puts `text` (which begins with <!-- marker: and ends with <!-- /marker -->) into
+    docs/BENCHMARKS.md in place of the block it replaces, or at the end under `heading`."""
     path = os.path.join(ROOT, "docs", "BENCHMARKS.md")
     with open(path) as f:
         doc = f.read()
-    block = re.compile(r"<!-- events:.*?<!-- /events -->", re.S)
+    block = re.compile(rf"<!-- {marker}:.*?<!-- /{marker} -->", re.S)
     if block.search(doc):
         doc = block.sub(lambda _: text, doc)
     else:
-        doc = doc.rstrip("\n") + "\n\n## Event delivery: taskwired and the Python peer\n\n" + text + "\n"
+        doc = doc.rstrip("\n") + f"\n\n## {heading}\n\n" + text + "\n"
     with open(path, "w") as f:
         f.write(doc)
 
