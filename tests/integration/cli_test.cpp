@@ -43,6 +43,23 @@ struct cli_run {
   std::string out, err;
 };
 
+// The JSON lines of the CLI's stdout.
+std::vector<json> frames_of(const std::string& out) {
+  std::vector<json> frames;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') frames.push_back(json::parse(line, nullptr, false));
+  return frames;
+}
+
+// What the server lists for this client_id, asked on a connection of its own.
+json tasks_of(test_server& srv, const std::string& client_id) {
+  auto c = srv.connect(client_id);
+  c->send_json({{"type", "tasks"}, {"id", "q"}});
+  auto list = c->next_of("tasks", "q");
+  return list ? (*list)["tasks"] : json();
+}
+
 // Runs the CLI to its end (60 s at most).
 cli_run run_cli(const std::vector<std::string>& args, child_process::options o = {}) {
   child_process p(TASKWIRE_CLI_PATH, args, o);
@@ -50,9 +67,7 @@ cli_run run_cli(const std::vector<std::string>& args, child_process::options o =
   r.status = p.wait_exit(std::chrono::seconds(60));
   r.out = p.out();
   r.err = p.err();
-  std::istringstream in(r.out);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty() && line[0] == '{') r.frames.push_back(json::parse(line, nullptr, false));
+  r.frames = frames_of(r.out);
   return r;
 }
 
@@ -247,20 +262,14 @@ TEST(Cli, CtrlCCancelsTheTaskOnTheServerAndExits130) {
   p.signal(SIGINT);
   EXPECT_EQ(p.wait_exit(), 130);
   // The finished came before the exit: the task was cancelled, not left behind.
-  std::istringstream in(p.out());
-  bool cancelled = false;
-  for (std::string line; std::getline(in, line);)
-    if (line.find("\"finished\"") != std::string::npos)
-      cancelled = json::parse(line)["status"] == "cancelled";
-  EXPECT_TRUE(cancelled) << p.out();
+  auto fin = of_type(frames_of(p.out()), "finished");
+  ASSERT_EQ(fin.size(), 1u) << p.out();
+  EXPECT_EQ(fin[0]["status"], "cancelled");
   // And the server agrees.
-  auto c = srv.connect("cc");
-  c->send_json({{"type", "tasks"}, {"id", "q"}});
-  auto list = c->next_of("tasks", "q");
-  ASSERT_TRUE(list);
-  ASSERT_EQ((*list)["tasks"].size(), 1u);
-  EXPECT_EQ((*list)["tasks"][0]["task_id"], tid);
-  EXPECT_EQ((*list)["tasks"][0]["state"], "cancelled");
+  auto list = tasks_of(srv, "cc");
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["task_id"], tid);
+  EXPECT_EQ(list[0]["state"], "cancelled");
 }
 
 TEST(Cli, SigtermLeavesTheTaskRunningForALaterWatch) {
@@ -273,12 +282,9 @@ TEST(Cli, SigtermLeavesTheTaskRunningForALaterWatch) {
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait_exit(), 128 + SIGTERM);
   EXPECT_NE(p.err().find("taskwire watch " + tid), std::string::npos) << p.err();
-  auto c = srv.connect("st");
-  c->send_json({{"type", "tasks"}, {"id", "q"}});
-  auto list = c->next_of("tasks", "q");
-  ASSERT_TRUE(list);
-  ASSERT_EQ((*list)["tasks"].size(), 1u);
-  EXPECT_EQ((*list)["tasks"][0]["state"], "running");
+  auto list = tasks_of(srv, "st");
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["state"], "running");
 }
 
 TEST(Cli, WatchFollowsATaskStartedByAnotherConnectionFromItsStart) {
@@ -345,10 +351,7 @@ TEST(Cli, ADroppedConnectionIsReconnectedAndTheTaskResumedWithoutAGapOrARepeat) 
   EXPECT_EQ(proxy.cut_all(), 1);
   ASSERT_EQ(p.wait_exit(std::chrono::seconds(30)), 0) << p.err();
   EXPECT_NE(p.err().find("reconnected"), std::string::npos) << p.err();
-  std::vector<json> frames;
-  std::istringstream in(p.out());
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty() && line[0] == '{') frames.push_back(json::parse(line));
+  auto frames = frames_of(p.out());
   expect_well_formed(frames);
   auto progress = of_type(frames, "progress");
   ASSERT_FALSE(progress.empty());
