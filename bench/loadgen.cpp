@@ -154,6 +154,9 @@ class client {
         net::redirect_error(net::use_awaitable, ec));
     if (!ec) {
       beast::get_lowest_layer(*ws_).expires_never();
+      // Submits are small and sent back to back: Nagle would hold each one for the previous ACK.
+      error_code nd;
+      beast::get_lowest_layer(*ws_).socket().set_option(tcp::no_delay(true), nd);
       ws_->set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
       if (!o_.token.empty())
         ws_->set_option(websocket::stream_base::decorator(

@@ -2,6 +2,7 @@
 #include "server/hub.hpp"
 
 #include <algorithm>
+#include <mutex>
 #include <unordered_map>
 
 #include "server/net.hpp"
@@ -13,6 +14,8 @@ struct hub::state {
       : strand(net::make_strand(ioc)), gone(std::move(fn)) {}
 
   void drain(const std::shared_ptr<task>& t);
+  void drain_ready();
+  void post_ready_locked(std::unique_lock<std::mutex>& lock);
 
   net::strand<net::io_context::executor_type> strand;
   client_gone_fn gone;
@@ -22,6 +25,23 @@ struct hub::state {
   };
   std::unordered_map<std::string, std::vector<member>> clients;
   std::unordered_map<std::uint64_t, std::vector<std::weak_ptr<subscriber>>> subscribers;
+
+  // Tasks with events to deliver (from worker threads) and subscription changes (from sessions),
+  // handed over under ready_mu, the only state here that the strand does not own. One post to
+  // the strand covers everything handed over before it runs, so many busy tasks cost one
+  // hand-off, not one each. Subscriptions travel the same way so that a task's first drain can
+  // never overtake its subscription.
+  struct subscription_change {
+    std::uint64_t key;
+    std::weak_ptr<subscriber> session;
+    bool forget = false;  // the task was never queued: drop its subscriptions
+  };
+  std::mutex ready_mu;
+  std::vector<subscription_change> changes;
+  std::vector<std::shared_ptr<task>> ready;
+  bool ready_posted = false;
+  std::vector<subscription_change> taking_changes;  // the strand's own, reused
+  std::vector<std::shared_ptr<task>> taking;        // the strand's own, reused
 };
 
 hub::hub(net::io_context& ioc, client_gone_fn on_client_gone)
@@ -52,13 +72,15 @@ void hub::leave(const subscriber* sub, const std::string& client_id) {
 }
 
 void hub::subscribe(const std::shared_ptr<task>& t, std::weak_ptr<subscriber> sub) {
-  net::post(s_->strand, [st = s_.get(), key = t->key(), sub = std::move(sub)] {
-    st->subscribers[key].push_back(sub);
-  });
+  std::unique_lock lock(s_->ready_mu);
+  s_->changes.push_back({t->key(), std::move(sub)});
+  s_->post_ready_locked(lock);
 }
 
 void hub::forget(const std::shared_ptr<task>& t) {
-  net::post(s_->strand, [st = s_.get(), key = t->key()] { st->subscribers.erase(key); });
+  std::unique_lock lock(s_->ready_mu);
+  s_->changes.push_back({t->key(), {}, true});
+  s_->post_ready_locked(lock);
 }
 
 void hub::resume(const std::shared_ptr<task>& t, std::weak_ptr<subscriber> sub,
@@ -89,7 +111,41 @@ void hub::close_all() {
 }
 
 void hub::schedule_drain(std::shared_ptr<task> t) {
-  net::post(s_->strand, [st = s_.get(), t = std::move(t)] { st->drain(t); });
+  std::unique_lock lock(s_->ready_mu);
+  s_->ready.push_back(std::move(t));
+  s_->post_ready_locked(lock);
+}
+
+void hub::state::post_ready_locked(std::unique_lock<std::mutex>& lock) {
+  if (ready_posted) return;
+  ready_posted = true;
+  lock.unlock();
+  net::post(strand, [this] { drain_ready(); });
+}
+
+void hub::state::drain_ready() {
+  {
+    std::lock_guard lock(ready_mu);
+    taking_changes.swap(changes);
+    taking.swap(ready);
+    ready_posted = false;
+  }
+  for (auto& c : taking_changes) {
+    if (c.forget) {
+      subscribers.erase(c.key);
+      continue;
+    }
+    auto session = c.session.lock();
+    if (!session) continue;  // gone already: nothing to deliver to
+    // A resume of a just-submitted task may have subscribed the same session already.
+    auto& v = subscribers[c.key];
+    if (std::none_of(v.begin(), v.end(), [&](const auto& w) { return w.lock() == session; }))
+      v.push_back(std::move(c.session));
+  }
+  taking_changes.clear();
+  for (const auto& t : taking)
+    drain(t);
+  taking.clear();
 }
 
 void hub::state::drain(const std::shared_ptr<task>& t) {

@@ -4,6 +4,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <chrono>
 #include <deque>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 #include <vector>
@@ -16,6 +17,8 @@
 #include "server/protocol.hpp"
 #include "server/rate_limit.hpp"
 #include "server/tls.hpp"
+#include "server/whole_write_stream.hpp"
+#include "server/ws_frame.hpp"
 
 namespace taskwire {
 namespace {
@@ -65,24 +68,20 @@ class websocket_session final : public subscriber,
   // --- subscriber (any thread: post only) ---------------------------------------------------
   const std::string& client_id() const override { return client_id_; }
 
+  // Everything the hub hands over goes through one inbox, in the hub's order (a replay must stay
+  // ahead of the live events that follow it, and the close behind every event). Hand-overs that
+  // arrive while one post is pending ride on it: however many tasks are busy, the strand has at
+  // most one such handler queued, so a client's next message is never read behind a long line
+  // of them.
   void deliver(std::uint64_t key, std::shared_ptr<const std::vector<event>> events) override {
-    net::post(ws_.get_executor(), [self = this->shared_from_this(), key,
-                                   events = std::move(events)] { self->on_events(key, *events); });
+    hand_over({handover::live, key, std::move(events), {}, {}});
   }
 
   void deliver_replay(std::uint64_t key, std::vector<event> events, frame_ptr ok) override {
-    net::post(ws_.get_executor(),
-              [self = this->shared_from_this(), key, events = std::move(events),
-               ok = std::move(ok)] { self->queue_replay(key, std::move(events), std::move(ok)); });
+    hand_over({handover::replay, key, {}, std::move(events), std::move(ok)});
   }
 
-  void going_away() override {
-    net::post(ws_.get_executor(), [self = this->shared_from_this()] {
-      self->outbox_.push_close(static_cast<std::uint16_t>(websocket::close_code::going_away),
-                               "server shutting down");
-      self->flush();
-    });
-  }
+  void going_away() override { hand_over({handover::going_away, 0, {}, {}, {}}); }
 
  private:
   std::string endpoint_text() {
@@ -257,6 +256,48 @@ class websocket_session final : public subscriber,
   }
 
   // --- events and the write queue -----------------------------------------------------------
+  struct handover {
+    enum kind_t : std::uint8_t { live, replay, going_away } kind;
+    std::uint64_t key;
+    std::shared_ptr<const std::vector<event>> events;  // live
+    std::vector<event> snapshot;                       // replay
+    frame_ptr ok;                                      // replay
+  };
+
+  void hand_over(handover h) {
+    {
+      std::lock_guard lock(inbox_mu_);
+      inbox_.push_back(std::move(h));
+      if (inbox_posted_) return;
+      inbox_posted_ = true;
+    }
+    net::post(ws_.get_executor(), [self = this->shared_from_this()] { self->take_inbox(); });
+  }
+
+  void take_inbox() {
+    {
+      std::lock_guard lock(inbox_mu_);
+      taking_.swap(inbox_);
+      inbox_posted_ = false;
+    }
+    for (auto& h : taking_) {
+      switch (h.kind) {
+        case handover::live:
+          on_events(h.key, *h.events);
+          break;
+        case handover::replay:
+          queue_replay(h.key, std::move(h.snapshot), std::move(h.ok));
+          break;
+        case handover::going_away:
+          outbox_.push_close(static_cast<std::uint16_t>(websocket::close_code::going_away),
+                             "server shutting down");
+          break;
+      }
+    }
+    taking_.clear();
+    flush();
+  }
+
   void on_events(std::uint64_t key, const std::vector<event>& events) {
     if (closed_) return;
     // A task whose replay is still being paced out: its live events go behind the replay, or
@@ -278,7 +319,6 @@ class websocket_session final : public subscriber,
     }
     for (const auto& ev : events)
       queue_event(key, ev);
-    flush();
   }
 
   void queue_event(std::uint64_t key, const event& ev) {
@@ -306,10 +346,9 @@ class websocket_session final : public subscriber,
           r.next = 0;
         }
         r.oks.push_back(std::move(ok));
-        return flush();
+        return;
       }
     replays_.push_back({key, std::move(events), 0, {std::move(ok)}});
-    flush();
   }
 
   // A replay can be far larger than send_queue_bytes (every item of a big scan), and it is all
@@ -378,14 +417,38 @@ class websocket_session final : public subscriber,
 
   void flush() {
     if (writing_ || closed_) return;
+    // Once Beast is closing (the client's close came in) no data frame may follow its close.
+    if (!ws_.is_open()) return;
     pump_replays();
-    if (auto f = outbox_.pop()) {
+    // Every queued frame, up to a bound, leaves in one write: one syscall and one completion per
+    // batch, not per event. Beast is bypassed for these frames only (it still reads, and writes
+    // the control frames); whole_write_stream keeps a batch and a control frame from mixing.
+    headers_.clear();
+    buffers_.clear();
+    batch_.clear();
+    std::size_t bytes = 0;
+    batch_events_ = 0;
+    while (bytes < max_batch_bytes) {
+      auto f = outbox_.pop();
+      if (!f) break;
+      bytes += f->data->size();
+      batch_events_ += f->is_event;
+      batch_.push_back(std::move(f->data));
+    }
+    if (!batch_.empty()) {
+      headers_.reserve(batch_.size());  // buffers_ points into it
+      for (const auto& frame : batch_) {
+        headers_.push_back(ws_frame::text_header(frame->size()));
+        buffers_.push_back(net::buffer(headers_.back().bytes.data(), headers_.back().size));
+        buffers_.push_back(net::buffer(*frame));
+      }
       writing_ = true;
-      in_flight_ = std::move(*f);
-      ws_.text(true);
-      ws_.async_write(
-          net::buffer(*in_flight_.data),
+      batch_frames_ = batch_.size();
+      // The layer copies the bytes before this returns: the frames can go at once.
+      ws_.next_layer().async_write_some(
+          buffers_,
           beast::bind_front_handler(&websocket_session::on_write, this->shared_from_this()));
+      batch_.clear();
       return;
     }
     if (auto c = outbox_.pop_close()) {
@@ -399,13 +462,11 @@ class websocket_session final : public subscriber,
   void on_write(error_code ec, std::size_t) {
     writing_ = false;
     if (ec) {
-      in_flight_ = {};
       closed_ = true;  // the read side reports the cause and leaves the hub
       return;
     }
-    app_.stats.frames_sent.fetch_add(1, std::memory_order_relaxed);
-    if (in_flight_.is_event) app_.stats.events_sent.fetch_add(1, std::memory_order_relaxed);
-    in_flight_ = {};
+    app_.stats.frames_sent.fetch_add(batch_frames_, std::memory_order_relaxed);
+    app_.stats.events_sent.fetch_add(batch_events_, std::memory_order_relaxed);
     flush();
   }
 
@@ -414,7 +475,7 @@ class websocket_session final : public subscriber,
     if (ec) log::debug("close failed", {{"client_id", client_id_}, {"error", ec.message()}});
   }
 
-  websocket::stream<Stream> ws_;
+  websocket::stream<whole_write_stream<Stream>> ws_;
   beast::flat_buffer buffer_;
   app_state& app_;
   const std::string client_id_;
@@ -422,8 +483,13 @@ class websocket_session final : public subscriber,
   std::string remote_;
   outbox outbox_;
   token_bucket bucket_;
-  outbox::frame in_flight_;
-  bool writing_ = false;  // one async_write (or the close) in flight
+  static constexpr std::size_t max_batch_bytes = 32 * 1024;
+  std::vector<frame_ptr> batch_;  // the frames being encoded into one write
+  std::vector<ws_frame::header> headers_;
+  std::vector<net::const_buffer> buffers_;
+  std::size_t batch_frames_ = 0;
+  std::size_t batch_events_ = 0;
+  bool writing_ = false;  // one batch (or the close) in flight
   bool closed_ = false;   // the connection is gone; queue nothing more
   bool joined_ = false;
   std::unordered_map<std::uint64_t, std::uint64_t> seen_;  // task key -> last seq queued here
@@ -435,6 +501,12 @@ class websocket_session final : public subscriber,
     std::vector<frame_ptr> oks;  // one per resume that asked
   };
   std::deque<replay> replays_;  // resumes being paced out, in the order they were asked
+
+  // Handed over by the hub's strand; the only state of a session guarded by a mutex.
+  std::mutex inbox_mu_;
+  std::vector<handover> inbox_;
+  bool inbox_posted_ = false;
+  std::vector<handover> taking_;  // the strand's own, reused
 };
 
 }  // namespace
