@@ -56,12 +56,14 @@ std::optional<outbox::frame> outbox::pop() {
   if (!replies_.empty()) {
     frame f = std::move(replies_.front());
     replies_.pop_front();
+    if (replies_.empty()) replies_.shrink_to_fit();
     bytes_ -= f.data->size();
     return f;
   }
   while (!events_.empty()) {
     frame f = std::move(events_.front());
     events_.pop_front();
+    if (events_.empty()) events_.shrink_to_fit();
     auto index = popped_++;
     if (!f.data) {
       --dead_;

@@ -5,8 +5,8 @@
 // bytes: above half the cap a task's queued progress is replaced by its newest one (a seq gap
 // the contract allows for slow readers); item and finished are never dropped, and past the cap
 // the push reports overflow (the session then closes 1008). A close is queued behind all frames.
+#include <boost/container/deque.hpp>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -57,8 +57,10 @@ class outbox {
 
   const std::size_t max_bytes_;
   std::size_t bytes_ = 0;
-  std::deque<frame> replies_;
-  std::deque<frame> events_;
+  // Boost's deque allocates nothing until used and can give everything back once empty
+  // (std::deque keeps a block and its map): an idle connection should cost next to nothing.
+  boost::container::deque<frame> replies_;
+  boost::container::deque<frame> events_;
   std::size_t dead_ = 0;      // coalesced-away entries still in events_
   std::uint64_t popped_ = 0;  // events popped so far: turns positions into indexes
   std::unordered_map<std::uint64_t, std::uint64_t> progress_at_;  // task key -> event index

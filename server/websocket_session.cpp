@@ -2,8 +2,8 @@
 #include "server/websocket_session.hpp"
 
 #include <boost/beast/websocket/ssl.hpp>
+#include <boost/container/deque.hpp>
 #include <chrono>
-#include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -121,6 +121,7 @@ class websocket_session final : public subscriber,
       handle_text({static_cast<const char*>(data.data()), data.size()});
     }
     buffer_.consume(buffer_.size());
+    if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();  // one big message is no reason
     do_read();
   }
 
@@ -468,6 +469,12 @@ class websocket_session final : public subscriber,
     app_.stats.frames_sent.fetch_add(batch_frames_, std::memory_order_relaxed);
     app_.stats.events_sent.fetch_add(batch_events_, std::memory_order_relaxed);
     flush();
+    // Going idle after a burst: the encoding vectors give their memory back.
+    if (!writing_ && batch_.capacity() > 64) {
+      decltype(batch_)().swap(batch_);
+      decltype(headers_)().swap(headers_);
+      decltype(buffers_)().swap(buffers_);
+    }
   }
 
   void on_close_sent(error_code ec) {
@@ -493,14 +500,17 @@ class websocket_session final : public subscriber,
   bool closed_ = false;   // the connection is gone; queue nothing more
   bool joined_ = false;
   std::unordered_map<std::uint64_t, std::uint64_t> seen_;  // task key -> last seq queued here
-  std::deque<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>> finished_order_;
+  // Boost's deques allocate nothing until used (an idle connection keeps its memory small).
+  boost::container::deque<std::pair<std::uint64_t, std::chrono::steady_clock::time_point>>
+      finished_order_;
   struct replay {
     std::uint64_t key;
     std::vector<event> events;  // the retained snapshot, then live events held behind it
     std::size_t next = 0;
     std::vector<frame_ptr> oks;  // one per resume that asked
   };
-  std::deque<replay> replays_;  // resumes being paced out, in the order they were asked
+  boost::container::deque<replay>
+      replays_;  // resumes being paced out, in the order they were asked
 
   // Handed over by the hub's strand; the only state of a session guarded by a mutex.
   std::mutex inbox_mu_;

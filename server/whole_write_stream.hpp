@@ -22,8 +22,8 @@
 #include <boost/beast/core/bind_handler.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
+#include <boost/container/deque.hpp>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 
@@ -57,7 +57,7 @@ class whole_write_stream {
     std::uint64_t taken = 0;    // bytes taken since the start
     std::uint64_t written = 0;  // of which handed to the socket
     error_code failed;
-    std::deque<waiter> waiting;
+    boost::container::deque<waiter> waiting;  // emptied after every write: given back then
   };
 
  public:
@@ -120,12 +120,15 @@ class whole_write_stream {
       return;
     }
     s.written += s.in_flight.size();
-    // A burst leaves a large buffer behind; an idle connection should not keep it.
-    if (s.in_flight.capacity() > 64 * 1024) std::string().swap(s.in_flight);
     while (!s.waiting.empty() && s.waiting.front().end <= s.written) {
       auto& w = s.waiting.front();
       post_to(s.ex, std::move(w.handler), {}, w.size);
       s.waiting.pop_front();
+    }
+    if (s.waiting.empty()) {
+      s.waiting.shrink_to_fit();
+      // An idle connection keeps no write buffer either (a hello costs one allocation).
+      if (s.pending.empty()) std::string().swap(s.in_flight);
     }
     // Whatever was taken meanwhile: its waiters keep the stream (and so `next`) alive.
     if (!s.pending.empty()) start(st, next);

@@ -14,6 +14,7 @@ timer_queue::~timer_queue() {
 }
 
 void timer_queue::schedule(std::uint64_t key, clock::time_point when, std::function<void()> fn) {
+  bool earliest = false;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return;
@@ -23,8 +24,11 @@ void timer_queue::schedule(std::uint64_t key, clock::time_point when, std::funct
     }
     auto at = by_time_.emplace(when, key);
     entries_.emplace(key, entry{at, std::move(fn)});
+    earliest = at == by_time_.begin();
   }
-  cv_.notify_one();
+  // The thread already waits for an earlier entry (or is running them): a thousand tickers
+  // rescheduling themselves must not wake it a thousand times for nothing.
+  if (earliest) cv_.notify_one();
 }
 
 void timer_queue::expedite(std::uint64_t key) {
