@@ -199,8 +199,12 @@ def markdown(results, ceilings, runs, only):
         if s in ceilings:
             c = ceilings[s]
             lines.append("")
+            acc = c.get("accepted_us", {})
             lines.append(f"Loadgen ceiling for this shape (against its built-in server of pre-built "
-                         f"frames): {fmt(c.get('events_per_s'))} events/s.")
+                         f"frames, in the same process): {fmt(c.get('events_per_s'))} events/s; "
+                         f"accepted p50 {fmt(acc.get('p50', 0) / 1000)} ms, p99 "
+                         f"{fmt(acc.get('p99', 0) / 1000)} ms there, which is what the client side's "
+                         "own queueing costs in this shape with a server that does no work.")
         lines.append("")
     lines.append("<!-- /events -->")
     return "\n".join(lines)

@@ -14,15 +14,15 @@ class ticker_job final : public job {
       : count_(count), interval_(interval), fail_at_(fail_at) {}
 
   // Without an interval the ticks run in one go; with one, each tick is its own step and the
-  // wait in between is the runner's timer, so a sleeping ticker holds no worker thread.
+  // wait before it is the runner's timer, so a sleeping ticker holds no worker thread. The step
+  // that ticks asks for the next wait itself: one interval per tick, as the protocol says.
   step run(task_context& ctx) override {
     if (interval_.count() > 0) {
       if (next_ > count_) return step::finished({{"ticks", count_}});
-      if (!waited_) {
-        waited_ = true;
+      if (!first_wait_done_) {
+        first_wait_done_ = true;
         return step::again(interval_);
       }
-      waited_ = false;
       if (ctx.stop_requested()) return step::stopped();
       tick(ctx);
       return next_ > count_ ? step::finished({{"ticks", count_}}) : step::again(interval_);
@@ -47,7 +47,7 @@ class ticker_job final : public job {
   const std::chrono::milliseconds interval_;
   const std::uint64_t fail_at_;  // 0: never
   std::uint64_t next_ = 1;
-  bool waited_ = false;
+  bool first_wait_done_ = false;
 };
 
 class ticker_handler final : public handler {

@@ -9,7 +9,7 @@ worker_pool::worker_pool(std::string name, int threads, std::size_t max_queued)
     : name_(std::move(name)), max_queued_(max_queued) {
   threads_.reserve(static_cast<std::size_t>(threads));
   for (int i = 0; i < threads; ++i) {
-    threads_.emplace_back([this](std::stop_token st) { run(st); });
+    threads_.emplace_back([this] { run(); });
     std::string tname = (name_ + "-" + std::to_string(i)).substr(0, 15);
     pthread_setname_np(threads_.back().native_handle(), tname.c_str());
   }
@@ -20,22 +20,29 @@ worker_pool::~worker_pool() {
 }
 
 bool worker_pool::try_post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(mu_);
-    if (stopped_ || queue_.size() >= max_queued_) return false;
-    queue_.push_back(std::move(fn));
-  }
-  cv_.notify_one();
+  std::unique_lock lock(mu_);
+  if (stopped_ || queue_.size() >= max_queued_) return false;
+  queue_.push_back(std::move(fn));
+  wake_one_locked(lock);
   return true;
 }
 
 void worker_pool::post(std::function<void()> fn) {
-  {
-    std::lock_guard lock(mu_);
-    if (stopped_) return;
-    queue_.push_back(std::move(fn));
-  }
-  cv_.notify_one();
+  std::unique_lock lock(mu_);
+  if (stopped_) return;
+  queue_.push_back(std::move(fn));
+  wake_one_locked(lock);
+}
+
+// One sleeping worker is woken at a time: the one woken wakes the next if work is still left
+// when it takes its job. A burst of short jobs (a thousand tickers due in the same millisecond)
+// then wakes as many workers as it keeps busy, not one per job; a burst of long ones still
+// wakes every worker it needs, one after the other.
+void worker_pool::wake_one_locked(std::unique_lock<std::mutex>& lock) {
+  bool wake = idle_ > 0 && !waking_;
+  if (wake) waking_ = true;
+  lock.unlock();
+  if (wake) cv_.notify_one();
 }
 
 std::size_t worker_pool::queued() const {
@@ -50,24 +57,31 @@ void worker_pool::stop() {
     stopped_ = true;
     dropped.swap(queue_);
   }
-  for (auto& t : threads_)
-    t.request_stop();
   cv_.notify_all();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   // Jobs are destroyed here, outside the lock: they may own tasks whose destructors run.
 }
 
-void worker_pool::run(std::stop_token st) {
+void worker_pool::run() {
+  std::unique_lock lock(mu_);
   for (;;) {
-    std::function<void()> fn;
-    {
-      std::unique_lock lock(mu_);
-      if (!cv_.wait(lock, st, [this] { return !queue_.empty(); })) return;
-      fn = std::move(queue_.front());
-      queue_.pop_front();
+    while (queue_.empty() && !stopped_) {
+      ++idle_;
+      cv_.wait(lock);
+      --idle_;
+      waking_ = false;  // whoever wakes (notified or not) lets the next post wake another
     }
-    fn();  // jobs catch their own exceptions (the runner wraps every handler call)
+    if (stopped_) return;
+    std::function<void()> fn = std::move(queue_.front());
+    queue_.pop_front();
+    if (!queue_.empty())
+      wake_one_locked(lock);
+    else
+      lock.unlock();
+    fn();          // jobs catch their own exceptions (the runner wraps every handler call)
+    fn = nullptr;  // its captures die outside the lock
+    lock.lock();
   }
 }
 

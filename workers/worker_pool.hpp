@@ -30,14 +30,17 @@ class worker_pool {
   const std::string& name() const { return name_; }
 
  private:
-  void run(std::stop_token st);
+  void run();
+  void wake_one_locked(std::unique_lock<std::mutex>& lock);  // and unlocks
 
   const std::string name_;
   const std::size_t max_queued_;
   mutable std::mutex mu_;
-  std::condition_variable_any cv_;
+  std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
   bool stopped_ = false;
+  int idle_ = 0;         // workers waiting for a job
+  bool waking_ = false;  // one of them has been notified and has not woken yet
   std::vector<std::jthread> threads_;
 };
 

@@ -55,21 +55,24 @@ TEST(Ticker, CountsToNInOneStepWithoutAnInterval) {
   EXPECT_EQ(ctx.ticks.back(), (std::pair<std::uint64_t, std::uint64_t>{4, 4}));
 }
 
-TEST(Ticker, WithAnIntervalEachTickIsAStepAfterAWait) {
+TEST(Ticker, WithAnIntervalEachTickIsAStepAfterExactlyOneWait) {
+  // count 3 at 250 ms: wait, tick, wait, tick, wait, tick, done. Each tick once took two
+  // waits, so a ticker ran twice as long as count x interval_ms.
   fake_context ctx;
-  auto job = prepare({{"count", 2}, {"interval_ms", 250}}).body;
+  auto job = prepare({{"count", 3}, {"interval_ms", 250}}).body;
   auto s = job->run(ctx);
   EXPECT_EQ(s.what, step::outcome::again);
   EXPECT_EQ(s.delay, std::chrono::milliseconds(250));
   EXPECT_TRUE(ctx.ticks.empty()) << "the first tick comes after one interval";
-  s = job->run(ctx);
-  EXPECT_EQ(s.what, step::outcome::again);
-  EXPECT_EQ(ctx.ticks.size(), 1u);
-  s = job->run(ctx);
-  EXPECT_EQ(ctx.ticks.size(), 1u);
-  s = job->run(ctx);
+  for (std::size_t tick = 1; tick <= 3; ++tick) {
+    s = job->run(ctx);
+    EXPECT_EQ(ctx.ticks.size(), tick) << "every step after the first wait ticks";
+    if (tick < 3) {
+      EXPECT_EQ(s.what, step::outcome::again);
+      EXPECT_EQ(s.delay, std::chrono::milliseconds(250));
+    }
+  }
   EXPECT_EQ(s.what, step::outcome::finished);
-  EXPECT_EQ(ctx.ticks.size(), 2u);
 }
 
 TEST(Ticker, StopsBetweenTicks) {

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <latch>
+#include <thread>
 
 namespace taskwire {
 namespace {
@@ -21,6 +23,32 @@ TEST(WorkerPool, RunsJobsOnItsThreads) {
   done.wait();
   EXPECT_EQ(ran, 50);
   EXPECT_EQ(pool.threads(), 3);
+}
+
+TEST(WorkerPool, ABurstOfBlockingJobsWakesEveryWorkerItNeeds) {
+  // Sleeping workers are woken one at a time, each waking the next while work is left: a burst
+  // of jobs that each block until all of them run must still get all eight workers (with one
+  // wake per burst and no chaining, this would wait forever; the latch has a deadline instead).
+  constexpr int workers = 8;
+  worker_pool pool("t", workers, 100);
+  for (int round = 0; round < 20; ++round) {
+    std::latch all_running(workers);
+    std::atomic<int> released{0};
+    for (int i = 0; i < workers; ++i)
+      ASSERT_TRUE(pool.try_post([&] {
+        all_running.count_down();
+        // The other jobs must start while this one holds its worker.
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!all_running.try_wait() && std::chrono::steady_clock::now() < deadline)
+          std::this_thread::yield();
+        ++released;
+      }));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (released < workers && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::yield();
+    ASSERT_TRUE(all_running.try_wait()) << "round " << round << ": not every worker was woken";
+    ASSERT_EQ(released, workers);
+  }
 }
 
 TEST(WorkerPool, TryPostIsBoundedButPostIsNot) {
