@@ -20,6 +20,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/role.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 #include <boost/container/deque.hpp>
@@ -90,9 +91,9 @@ class whole_write_stream {
     auto& s = *st_;
     std::size_t n = net::buffer_size(buffers);
     if (s.failed) return post_to(s.ex, std::move(handler), s.failed, 0);
-    auto at = s.pending.size();
-    s.pending.resize(at + n);
-    net::buffer_copy(net::buffer(s.pending.data() + at, n), buffers);
+    s.pending.reserve(s.pending.size() + n);
+    for (auto b : beast::buffers_range_ref(buffers))  // append, not resize + copy: no memset
+      s.pending.append(static_cast<const char*>(b.data()), b.size());
     s.taken += n;
     s.waiting.push_back({std::move(handler), s.taken, n});
     if (!s.writing) start(st_, next_);
