@@ -12,14 +12,12 @@
 // It prints one JSON line of figures and exits 0 only when all of that held.
 //
 //   taskwire-soak --daemon build/asan/taskwired [--seconds 60] [--clients 200] [--seed N]
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -27,7 +25,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
@@ -39,12 +36,11 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
-#include <thread>
+#include <sstream>
 
 #include "handlers/model_writer.hpp"
 #include "server/net.hpp"
-
-extern char** environ;
+#include "support/child_process.hpp"
 
 namespace taskwire::soak {
 namespace {
@@ -71,106 +67,54 @@ struct options {
 
 // --- the daemon under test -----------------------------------------------------------------
 
+// The daemon logs every task: of its output only the lines that matter are kept (the ready line
+// with the port, errors, and anything that is not a log line, such as a sanitizer report); the
+// warnings are counted.
 class daemon_process {
  public:
-  daemon_process(const std::string& path, const std::vector<std::string>& extra) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-    std::vector<std::string> args{path};
-    args.insert(args.end(), extra.begin(), extra.end());
-    std::vector<char*> argv;
-    for (auto& a : args)
-      argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, path.c_str(), &fa, nullptr, argv.data(), environ) != 0)
-      throw std::runtime_error("cannot start " + path);
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(fds[1]);
-    // The daemon logs every task: its output is drained all along, and the lines that matter
-    // (the port, warnings, errors, sanitizer reports) are kept.
-    reader_ = std::thread([this, fd = fds[0]] {
-      std::string pending;
-      char buf[8192];
-      ssize_t n;
-      while ((n = ::read(fd, buf, sizeof buf)) > 0) {
-        pending.append(buf, static_cast<std::size_t>(n));
-        for (auto nl = pending.find('\n'); nl != std::string::npos; nl = pending.find('\n')) {
-          on_line(pending.substr(0, nl));
-          pending.erase(0, nl + 1);
-        }
-      }
-      ::close(fd);
-      std::lock_guard lock(mu_);
-      eof_ = true;
-      cv_.notify_all();
-    });
-  }
-  ~daemon_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    reader_.join();
-  }
+  daemon_process(const std::string& path, const std::vector<std::string>& args)
+      : counts_(std::make_shared<counts>()), child_(path, args, options_for(counts_)) {}
 
   std::uint16_t wait_port(std::chrono::seconds limit) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, limit, [&] { return port_ != 0 || eof_; });
-    return port_;
+    auto ready = child_.wait_line(" INFO ready ", limit);
+    auto at = ready ? ready->find(" port=") : std::string::npos;
+    return at == std::string::npos ? 0
+                                   : static_cast<std::uint16_t>(std::stoi(ready->substr(at + 6)));
   }
-  pid_t pid() const { return pid_; }
-
+  pid_t pid() const { return child_.pid(); }
   // SIGTERM, then the exit status (-1 if it did not exit within `limit`).
   int terminate(std::chrono::seconds limit) {
-    ::kill(pid_, SIGTERM);
-    {
-      std::unique_lock lock(mu_);
-      if (!cv_.wait_for(lock, limit, [&] { return eof_; })) return -1;
-    }
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    child_.signal(SIGTERM);
+    return child_.wait_exit(limit).value_or(-1);
   }
-
   std::vector<std::string> notable() const {
-    std::lock_guard lock(mu_);
-    return notable_;
+    std::vector<std::string> out;
+    std::istringstream lines(child_.out());
+    for (std::string l; std::getline(lines, l);)
+      if (l.find(" INFO ready ") == std::string::npos) out.push_back(l);
+    return out;
   }
-  int warnings() const {
-    std::lock_guard lock(mu_);
-    return warnings_;
-  }
+  int warnings() const { return counts_->warnings.load(); }
 
  private:
-  void on_line(const std::string& line) {
-    std::lock_guard lock(mu_);
-    if (port_ == 0 && line.find(" INFO ready ") != std::string::npos) {
-      auto at = line.find(" port=");
-      if (at != std::string::npos)
-        port_ = static_cast<std::uint16_t>(std::stoi(line.substr(at + 6)));
-      cv_.notify_all();
-    }
-    bool warn = line.find(" WARN ") != std::string::npos;
-    warnings_ += warn;
-    // Errors and anything that is not a log line (a sanitizer report) are kept whole.
-    bool log_line = line.size() > 24 && line[4] == '-' && line[10] == 'T';
-    if ((!log_line || line.find(" ERROR ") != std::string::npos) && notable_.size() < 200)
-      notable_.push_back(line);
+  struct counts {
+    std::atomic<int> warnings{0};
+    std::atomic<int> kept{0};
+  };
+  static test::child_process::options options_for(const std::shared_ptr<counts>& c) {
+    test::child_process::options o;
+    o.merge_stderr = true;
+    o.keep_line = [c](const std::string& line) {
+      if (line.find(" WARN ") != std::string::npos) ++c->warnings;
+      if (line.find(" INFO ready ") != std::string::npos) return true;
+      bool log_line = line.size() > 24 && line[4] == '-' && line[10] == 'T';
+      return (!log_line || line.find(" ERROR ") != std::string::npos) && c->kept++ < 200;
+    };
+    return o;
   }
 
-  pid_t pid_ = -1;
-  std::thread reader_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::uint16_t port_ = 0;
-  bool eof_ = false;
-  int warnings_ = 0;
-  std::vector<std::string> notable_;
+  std::shared_ptr<counts> counts_;  // shared with the reader thread's filter
+  test::child_process child_;
 };
 
 std::size_t rss_kib(pid_t pid) {

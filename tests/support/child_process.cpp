@@ -60,7 +60,7 @@ child_process::child_process(const std::string& path, const std::vector<std::str
     }
     ::fcntl(master, F_SETFD, FD_CLOEXEC);
     err_.eof = true;
-    readers_.emplace_back([this, master] { read_into(master, out_); });
+    readers_.emplace_back([this, master, keep = o.keep_line] { read_into(master, out_, keep); });
     return;
   }
 
@@ -80,8 +80,8 @@ child_process::child_process(const std::string& path, const std::vector<std::str
     ::close(err[0]);
     throw std::runtime_error("cannot start " + path + ": " + std::strerror(rc));
   }
-  readers_.emplace_back([this, fd = out[0]] { read_into(fd, out_); });
-  readers_.emplace_back([this, fd = err[0]] { read_into(fd, err_); });
+  readers_.emplace_back([this, fd = out[0], keep = o.keep_line] { read_into(fd, out_, keep); });
+  readers_.emplace_back([this, fd = err[0]] { read_into(fd, err_, nullptr); });
 }
 
 child_process::~child_process() {
@@ -93,17 +93,33 @@ child_process::~child_process() {
     t.join();  // the pipes close with the process
 }
 
-void child_process::read_into(int fd, stream& s) {
+void child_process::read_into(int fd, stream& s,
+                              const std::function<bool(const std::string&)>& keep) {
   char buf[4096];
+  std::string partial, kept;  // with `keep`: the unfinished line, the lines to add
   for (;;) {
     auto n = ::read(fd, buf, sizeof buf);
+    if (n > 0 && keep) {
+      partial.append(buf, static_cast<std::size_t>(n));
+      kept.clear();
+      std::size_t from = 0;
+      for (auto nl = partial.find('\n'); nl != std::string::npos; nl = partial.find('\n', from)) {
+        auto line = partial.substr(from, nl - from);
+        if (keep(line)) kept += line + '\n';
+        from = nl + 1;
+      }
+      partial.erase(0, from);
+    }
     std::lock_guard lock(mu_);
     if (n <= 0) {  // EOF, or EIO once a pseudo-terminal's child has gone
       s.eof = true;
       cv_.notify_all();
       break;
     }
-    s.text.append(buf, static_cast<std::size_t>(n));
+    if (keep)
+      s.text += kept;
+    else
+      s.text.append(buf, static_cast<std::size_t>(n));
     cv_.notify_all();
   }
   ::close(fd);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +23,10 @@ class child_process {
     bool merge_stderr = false;               // stderr into the same stream as stdout
     bool terminal = false;                   // stdout and stderr are a pseudo-terminal (80 columns)
     std::map<std::string, std::string> env;  // added to (or replacing in) the test's own
+    // When set, stdout is kept line by line and only the lines it returns true for: a daemon
+    // that logs every task for minutes (the soak test) must not fill the memory. Called on a
+    // reader thread.
+    std::function<bool(const std::string& line)> keep_line;
   };
   child_process(const std::string& path, const std::vector<std::string>& args)
       : child_process(path, args, options{}) {}
@@ -47,7 +52,7 @@ class child_process {
     std::string text;
     bool eof = false;
   };
-  void read_into(int fd, stream& s);
+  void read_into(int fd, stream& s, const std::function<bool(const std::string&)>& keep);
 
   pid_t pid_ = -1;
   mutable std::mutex mu_;
