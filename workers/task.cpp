@@ -95,11 +95,16 @@ bool task::begin() {
 }
 
 void task::finish_locked(task_state status, std::string_view result_json,
-                         const std::optional<protocol::error>& err,
+                         const std::optional<protocol::error>& err, const ended_fn& ended,
                          std::unique_lock<std::mutex>& lock) {
   auto now = clock::now();
-  state_ = status;
+  state_ = status;  // from here nothing else is emitted and no other finish succeeds
   ended_at_ = now;
+  if (ended) {
+    lock.unlock();  // `ended` takes other locks (the registry's), never under this one
+    ended();
+    lock.lock();
+  }
   auto elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(now - started_at_).count();
   ++seq_;
   emit(event_kind::finished,
@@ -109,14 +114,15 @@ void task::finish_locked(task_state status, std::string_view result_json,
 }
 
 bool task::finish(task_state status, std::string_view result_json,
-                  const std::optional<protocol::error>& err) {
+                  const std::optional<protocol::error>& err, const ended_fn& ended) {
   std::unique_lock lock(mu_);
   if (state_ != task_state::running) return false;
-  finish_locked(status, result_json, err, lock);
+  finish_locked(status, result_json, err, ended, lock);
   return true;
 }
 
-bool task::finish_if_queued(task_state status, const std::optional<protocol::error>& err) {
+bool task::finish_if_queued(task_state status, const std::optional<protocol::error>& err,
+                            const ended_fn& ended) {
   std::unique_lock lock(mu_);
   if (state_ != task_state::queued) return false;
   // `started` still comes first, so every task's stream has the same shape.
@@ -127,7 +133,7 @@ bool task::finish_if_queued(task_state status, const std::optional<protocol::err
            std::make_shared<const std::string>(protocol::started(id_, seq_))};
   retained_.push_back(ev);
   pending_.push_back(std::move(ev));
-  finish_locked(status, "null", err, lock);
+  finish_locked(status, "null", err, ended, lock);
   return true;
 }
 

@@ -77,11 +77,15 @@ class task final : public task_context, public std::enable_shared_from_this<task
 
   // Lifecycle, for the runner.
   bool begin();  // queued -> running and `started`; false when the task already ended
-  // Ends the task with its `finished` event; true only for the call that ended it.
+  // Ends the task with its `finished` event; true only for the call that ended it. `ended`
+  // runs (without the task's lock) after the task has ended and before its `finished` exists:
+  // whatever it counts is already counted when a client sees the event.
+  using ended_fn = std::function<void()>;
   bool finish(task_state status, std::string_view result_json,
-              const std::optional<protocol::error>& err);
+              const std::optional<protocol::error>& err, const ended_fn& ended = {});
   // Ends a task that never got a worker (`started` then `finished`); false if it has begun.
-  bool finish_if_queued(task_state status, const std::optional<protocol::error>& err);
+  bool finish_if_queued(task_state status, const std::optional<protocol::error>& err,
+                        const ended_fn& ended = {});
   void request_stop(stop_reason why);  // the first reason wins
   stop_reason why_stopped() const { return reason_.load(); }
 
@@ -93,7 +97,8 @@ class task final : public task_context, public std::enable_shared_from_this<task
  private:
   void emit(event_kind kind, std::string frame, std::unique_lock<std::mutex>& lock);
   void finish_locked(task_state status, std::string_view result_json,
-                     const std::optional<protocol::error>& err, std::unique_lock<std::mutex>& lock);
+                     const std::optional<protocol::error>& err, const ended_fn& ended,
+                     std::unique_lock<std::mutex>& lock);
 
   const std::uint64_t key_;
   const std::string id_, kind_, client_id_;

@@ -49,10 +49,11 @@ bool task_runner::start(const std::shared_ptr<task>& t, std::optional<std::int64
 void task_runner::cancel(const std::shared_ptr<task>& t, stop_reason why) {
   t->request_stop(why);
   auto [status, err] = stopped_outcome(t->why_stopped());
-  if (t->finish_if_queued(status, err)) {
+  auto ended = [this, &t] {
     timers_.cancel(t->key() | timeout_bit);
     on_finished_(*t);
-  } else {
+  };
+  if (!t->finish_if_queued(status, err, ended)) {
     timers_.expedite(t->key());
   }
 }
@@ -65,9 +66,12 @@ void task_runner::stop() {
 
 void task_runner::end(task& t, task_state status, std::string_view result_json,
                       const std::optional<protocol::error>& err) {
-  if (!t.finish(status, result_json, err)) return;
-  timers_.cancel(t.key() | timeout_bit);
-  on_finished_(t);
+  // Counted (registry, metrics) before the `finished` exists: a client that sees it and then
+  // submits again, or reads /metrics, finds the task already ended.
+  t.finish(status, result_json, err, [this, &t] {
+    timers_.cancel(t.key() | timeout_bit);
+    on_finished_(t);
+  });
 }
 
 void task_runner::end_stopped(task& t) {
