@@ -90,9 +90,12 @@ void hub::resume(const std::shared_ptr<task>& t, std::weak_ptr<subscriber> sub,
     if (!session) return;
     // Events still pending in the task are retained already: they are in this replay, and the
     // drain that follows delivers them again, which the session drops by seq.
-    auto events = t->retained_after(after_seq);
-    bool ended = !events.empty() && events.back().kind == event_kind::finished;
-    if (!ended && !is_final(t->state())) {
+    // Subscribed until the `finished`, unless it exists already. Not "unless the task is
+    // final": a task is final a moment before its `finished` is emitted, which a resume in that
+    // moment would then never get.
+    bool finished = false;
+    auto events = t->retained_after(after_seq, &finished);
+    if (!finished) {
       auto& v = st->subscribers[t->key()];
       bool present =
           std::any_of(v.begin(), v.end(), [&](const auto& w) { return w.lock() == session; });

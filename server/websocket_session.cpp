@@ -428,12 +428,12 @@ class websocket_session final : public subscriber,
     buffers_.clear();
     batch_.clear();
     std::size_t bytes = 0;
-    batch_events_ = 0;
+    std::size_t events = 0;
     while (bytes < max_batch_bytes) {
       auto f = outbox_.pop();
       if (!f) break;
       bytes += f->data->size();
-      batch_events_ += f->is_event;
+      events += f->is_event;
       batch_.push_back(std::move(f->data));
     }
     if (!batch_.empty()) {
@@ -444,7 +444,11 @@ class websocket_session final : public subscriber,
         buffers_.push_back(net::buffer(*frame));
       }
       writing_ = true;
-      batch_frames_ = batch_.size();
+      // Counted as they are handed over, before a byte can reach the client: a client that has
+      // read an event finds it counted in /metrics. (A batch whose write then fails is counted
+      // too; the connection is gone with it.)
+      app_.stats.frames_sent.fetch_add(batch_.size(), std::memory_order_relaxed);
+      app_.stats.events_sent.fetch_add(events, std::memory_order_relaxed);
       // The layer copies the bytes before this returns: the frames can go at once.
       ws_.next_layer().async_write_some(
           buffers_,
@@ -466,8 +470,6 @@ class websocket_session final : public subscriber,
       closed_ = true;  // the read side reports the cause and leaves the hub
       return;
     }
-    app_.stats.frames_sent.fetch_add(batch_frames_, std::memory_order_relaxed);
-    app_.stats.events_sent.fetch_add(batch_events_, std::memory_order_relaxed);
     flush();
     // Going idle after a burst: the encoding vectors give their memory back.
     if (!writing_ && batch_.capacity() > 64) {
@@ -494,8 +496,6 @@ class websocket_session final : public subscriber,
   std::vector<frame_ptr> batch_;  // the frames being encoded into one write
   std::vector<ws_frame::header> headers_;
   std::vector<net::const_buffer> buffers_;
-  std::size_t batch_frames_ = 0;
-  std::size_t batch_events_ = 0;
   bool writing_ = false;  // one batch (or the close) in flight
   bool closed_ = false;   // the connection is gone; queue nothing more
   bool joined_ = false;

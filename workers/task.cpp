@@ -188,8 +188,9 @@ std::vector<event> task::take_pending() {
   return out;
 }
 
-std::vector<event> task::retained_after(std::uint64_t seq) const {
+std::vector<event> task::retained_after(std::uint64_t seq, bool* finished) const {
   std::lock_guard lock(mu_);
+  if (finished) *finished = !retained_.empty() && retained_.back().kind == event_kind::finished;
   std::vector<event> out;
   bool progress_due = latest_progress_.seq > seq;  // merged in at its place in seq order
   for (const auto& ev : retained_) {

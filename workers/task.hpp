@@ -92,7 +92,9 @@ class task final : public task_context, public std::enable_shared_from_this<task
   // Delivery, for the hub: the events emitted since the last call, in seq order.
   std::vector<event> take_pending();
   // For resume: retained events (started, items, finished, the latest progress) after `seq`.
-  std::vector<event> retained_after(std::uint64_t seq) const;
+  // `finished` (when given) says, in the same look, whether the `finished` event exists yet: a
+  // task can be final a moment before it does (see finish()).
+  std::vector<event> retained_after(std::uint64_t seq, bool* finished = nullptr) const;
 
  private:
   void emit(event_kind kind, std::string frame, std::unique_lock<std::mutex>& lock);

@@ -94,6 +94,29 @@ TEST(Task, LatestProgressIsReplayedInItsPlaceBeforeLaterItems) {
   EXPECT_EQ(seqs(t->retained_after(0)), (std::vector<std::uint64_t>{1, 2, 3}));
 }
 
+TEST(Task, TheEndedHookRunsWhenTheTaskIsFinalButItsFinishedDoesNotExistYet) {
+  // What the hook counts (the registry's place, the metrics) is counted before a client can
+  // see the `finished`; a resume in that moment must learn that no `finished` exists yet.
+  holding_router r;
+  auto t = make(r);
+  ASSERT_TRUE(t->begin());
+  bool ran = false;
+  ASSERT_TRUE(t->finish(task_state::succeeded, "null", std::nullopt, [&] {
+    ran = true;
+    EXPECT_TRUE(is_final(t->state()));
+    bool finished = true;
+    auto evs = t->retained_after(0, &finished);
+    EXPECT_FALSE(finished) << "the finished is emitted after the hook";
+    EXPECT_EQ(seqs(evs), (std::vector<std::uint64_t>{1}));
+    t->progress(1, 1);  // ignored: the task has ended
+  }));
+  EXPECT_TRUE(ran);
+  bool finished = false;
+  EXPECT_EQ(seqs(t->retained_after(0, &finished)), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_TRUE(finished);
+  EXPECT_FALSE(t->finish(task_state::failed, "null", std::nullopt, [] { FAIL() << "ran twice"; }));
+}
+
 TEST(Task, QueuedTaskCanBeEndedWithStartedThenFinished) {
   holding_router r;
   auto t = make(r);
