@@ -113,9 +113,12 @@ struct server::impl {
   }
 
   void wait_grace() {
-    if (tasks.active() == 0 || hurry || clock::now() >= deadline) return cancel_rest();
+    if (all_ended() || hurry || clock::now() >= deadline) return cancel_rest();
     after(std::chrono::milliseconds(20), &impl::wait_grace);
   }
+
+  // No task active and every `finished` handed to the hub (see task_runner::ending).
+  bool all_ended() const { return tasks.active() == 0 && runner.ending() == 0; }
 
   void cancel_rest() {
     auto rest = tasks.unfinished();
@@ -128,7 +131,7 @@ struct server::impl {
   }
 
   void wait_finished() {
-    if (tasks.active() == 0 || clock::now() >= deadline) return close_sessions();
+    if (all_ended() || clock::now() >= deadline) return close_sessions();
     after(std::chrono::milliseconds(5), &impl::wait_finished);
   }
 

@@ -50,12 +50,14 @@ void task_runner::cancel(const std::shared_ptr<task>& t, stop_reason why) {
   t->request_stop(why);
   auto [status, err] = stopped_outcome(t->why_stopped());
   auto ended = [this, &t] {
+    ++ending_;  // until the `finished` below is handed to the router
     timers_.cancel(t->key() | timeout_bit);
     on_finished_(*t);
   };
-  if (!t->finish_if_queued(status, err, ended)) {
+  if (t->finish_if_queued(status, err, ended))
+    --ending_;  // its `finished` is with the router now
+  else
     timers_.expedite(t->key());
-  }
 }
 
 void task_runner::stop() {
@@ -68,10 +70,12 @@ void task_runner::end(task& t, task_state status, std::string_view result_json,
                       const std::optional<protocol::error>& err) {
   // Counted (registry, metrics) before the `finished` exists: a client that sees it and then
   // submits again, or reads /metrics, finds the task already ended.
-  t.finish(status, result_json, err, [this, &t] {
+  bool ended_here = t.finish(status, result_json, err, [this, &t] {
+    ++ending_;  // until the `finished` below is handed to the router
     timers_.cancel(t.key() | timeout_bit);
     on_finished_(t);
   });
+  if (ended_here) --ending_;  // its `finished` is with the router now
 }
 
 void task_runner::end_stopped(task& t) {

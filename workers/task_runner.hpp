@@ -2,6 +2,7 @@
 #pragma once
 // Runs tasks on the io and cpu pools: begin, run the job (again after a wait when it asks),
 // turn its outcome or exception into exactly one `finished`, and cancel on request.
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -14,7 +15,8 @@ namespace taskwire {
 
 class task_runner {
  public:
-  // Called once per task, on whichever thread ended it, after its `finished` was emitted.
+  // Called once per task, on whichever thread ended it, once it has ended and just before its
+  // `finished` is emitted (so what it counts is counted when a client sees the event).
   using finished_fn = std::function<void(const task&)>;
 
   task_runner(int io_workers, int cpu_workers, std::size_t max_queued, finished_fn on_finished);
@@ -29,6 +31,9 @@ class task_runner {
   void stop();
 
   std::size_t queued() const { return io_.queued() + cpu_.queued(); }
+  // Tasks counted as ended whose `finished` has not been handed to the router yet. Shutdown
+  // waits for 0 as well as for no active task, so that every `finished` is ahead of the close.
+  int ending() const { return ending_.load(); }
 
  private:
   worker_pool& pool_for(const task& t) { return t.pool() == pool_kind::cpu ? cpu_ : io_; }
@@ -38,6 +43,7 @@ class task_runner {
   void end_stopped(task& t);
 
   finished_fn on_finished_;
+  std::atomic<int> ending_{0};
   worker_pool io_;
   worker_pool cpu_;
   timer_queue timers_;
