@@ -72,6 +72,10 @@ TEST(Cancel, CancelOnDisconnectCancelsWhenTheLastConnectionGoes) {
     ASSERT_TRUE(c->next_of("started"));
     c->drop();
   }
+  // The cancel happens when the server notices the drop; a new connection of alice that joined
+  // before that would rightly keep the task alive, so the test waits for the cancel first.
+  ASSERT_TRUE(
+      wait_metric(srv.port(), "taskwire_tasks_finished_total{status=\"cancelled\"}", "1", 10s));
   auto c = srv.connect("alice");
   c->send_json({{"type", "resume"}, {"id", "r"}, {"task_id", tid}, {"after_seq", 0}});
   auto fin = c->next_of("finished");

@@ -21,6 +21,17 @@ tcp::endpoint local(std::uint16_t port) {
 
 }  // namespace
 
+bool wait_metric(std::uint16_t port, const std::string& name, const std::string& value,
+                 std::chrono::seconds deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  std::string line = "\n" + name + " " + value + "\n";
+  while (std::chrono::steady_clock::now() < until) {
+    if (http_get(port, "/metrics").body.find(line) != std::string::npos) return true;
+    std::this_thread::sleep_for(20ms);  // the poll interval; the condition above is the sync
+  }
+  return false;
+}
+
 http_result http_get(std::uint16_t port, const std::string& target,
                      const std::map<std::string, std::string>& headers) {
   net::io_context ioc;

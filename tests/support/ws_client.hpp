@@ -24,6 +24,11 @@ struct http_result {
 // One HTTP/1.1 request on a fresh connection.
 http_result http_get(std::uint16_t port, const std::string& target,
                      const std::map<std::string, std::string>& headers = {});
+// Polls /metrics until the line `name value` appears, for at most `deadline`: for what a test
+// can only see through the metrics (a connection the server has noticed closing, a task ended
+// while its client had no connection).
+bool wait_metric(std::uint16_t port, const std::string& name, const std::string& value,
+                 std::chrono::seconds deadline);
 // A WebSocket upgrade that is expected to be refused: the HTTP status (101 if it upgraded).
 int upgrade_status(std::uint16_t port, const std::string& target,
                    const std::map<std::string, std::string>& headers = {});
